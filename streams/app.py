@@ -1,0 +1,87 @@
+"""The Faust worker: one agent per input topic, the expiry sweep, and /metrics.
+
+Agents keep concurrency 1 (faust-streaming #606 lost messages with more) and
+take batches; offsets are acknowledged only after a batch's state is written
+and its dead letters are delivered (at-least-once, made exactly-once in
+effect by the event_id markers and last-writer-wins in streams.store).
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+
+from ops.settings import settings
+from processors.ledger import Rules
+from streams.pipeline import Pipeline
+from streams.store import Store
+from topics.catalog import DEADLETTER, INPUT_TOPICS, Topic
+from topics.envelope import Limits
+
+log = logging.getLogger(__name__)
+cfg = settings()
+
+app = faust.App(
+    cfg.app_id,
+    broker=f"kafka://{cfg.kafka_bootstrap}",
+    store="memory://",
+    autodiscover=False,
+    web_host=cfg.web_host,
+    web_port=cfg.web_port,
+    topic_partitions=cfg.topic_partitions,
+    processing_guarantee="at_least_once",
+    consumer_auto_offset_reset="earliest",
+)
+
+store = Store(
+    Redis.from_url(cfg.redis_url),
+    Rules(checkin_stay_ms=cfg.checkin_stay_s * 1000),
+    Limits(cfg.max_message_bytes, timedelta(seconds=cfg.max_future_skew_s)),
+    seen_ttl_s=cfg.seen_retention_s,
+    pending_ttl_ms=cfg.pending_retention_s * 1000,
+)
+deadletters = app.topic(DEADLETTER.name, key_serializer="raw", value_serializer="raw")
+
+
+async def send_deadletter(key: bytes | None, value: bytes) -> Any:
+    return await deadletters.send(key=key, value=value)
+
+
+pipeline = Pipeline(store, send_deadletter, store.limits)
+
+
+def _agent_for(topic: Topic) -> None:
+    channel = app.topic(topic.name, key_serializer="raw", value_serializer="raw", allow_empty=True)
+
+    async def apply_topic(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
+            await pipeline.process(topic, [event.message for event in events])
+
+    app.agent(channel, name=f"apply-{topic.name}")(apply_topic)
+
+
+for _topic in INPUT_TOPICS:
+    _agent_for(_topic)
+
+
+@app.timer(cfg.sweep_interval_s)
+async def sweep() -> None:
+    """Close what the clock closed: expired jobs and check-ins, referents that never came."""
+    try:
+        await store.sweep_expired(int(datetime.now(UTC).timestamp() * 1000))
+        await pipeline.expire_pending()
+    except Exception:
+        log.exception("sweep failed; the next tick retries")
+
+
+@app.page("/metrics")
+async def metrics(web: Any, request: Any) -> Any:
+    # aiohttp refuses a charset inside content_type, so the header is set whole.
+    return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def run_worker() -> None:
+    faust.Worker(app, loglevel=cfg.log_level).execute_from_commandline()

@@ -1,0 +1,29 @@
+"""Prometheus metrics of the pipeline; labels are bounded (topics, outcomes), never ids."""
+
+from prometheus_client import Counter, Histogram
+
+EVENTS = Counter(
+    "gigstream_events_total",
+    "Input messages by topic and outcome (applied, duplicate, stale, pending, rejected).",
+    ["topic", "outcome"],
+)
+LATE_EVENTS = Counter(
+    "gigstream_pending_resolved_total",
+    "Waiting messages resolved once their referent arrived or their wait ran out, by outcome.",
+    ["topic", "outcome"],
+)
+CONFLICTS = Counter(
+    "gigstream_state_conflicts_total",
+    "Batches decided again because another writer changed their keys meanwhile.",
+)
+BATCH_SECONDS = Histogram(
+    "gigstream_batch_seconds",
+    "Time to validate, apply and dead-letter one batch.",
+    ["topic"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+INTERNAL_ERRORS = Counter(
+    "gigstream_internal_errors_total",
+    "Messages dead-lettered because processing them raised (a bug to fix).",
+    ["topic"],
+)

@@ -1,0 +1,126 @@
+"""One batch of raw messages from an input topic: validate, apply, dead-letter.
+
+Every message ends in exactly one outcome (applied, duplicate, stale, pending,
+rejected) and each rejected one is sent to gig.deadletter before the batch's
+offsets are committed. Redis being away is waited out, never dead-lettered; a
+message that makes processing raise is isolated and dead-lettered alone.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from processors.ledger import Applied, Incoming, Origin
+from processors.outcome import Outcome, Result
+from streams.metrics import BATCH_SECONDS, EVENTS, INTERNAL_ERRORS, LATE_EVENTS
+from streams.store import Store
+from topics.catalog import Topic
+from topics.deadletter import deadletter_record
+from topics.envelope import Limits, Rejection, decode
+
+log = logging.getLogger(__name__)
+
+# Sends one dead-letter record (key, value) and returns the delivery to await.
+DeadletterSend = Callable[[bytes | None, bytes], Awaitable[Awaitable[Any]]]
+REDIS_AWAY = (RedisConnectionError, RedisTimeoutError, BusyLoadingError)
+MAX_BACKOFF_S = 5.0
+
+
+class Verdict(NamedTuple):
+    """The final word on one message; late when it had waited for its referent."""
+
+    origin: Origin
+    result: Result
+    late: bool = False
+
+
+class Pipeline:
+    def __init__(self, store: Store, send_deadletter: DeadletterSend, limits: Limits) -> None:
+        self.store = store
+        self.send_deadletter = send_deadletter
+        self.limits = limits
+
+    async def process(self, topic: Topic, messages: Sequence[Any]) -> None:
+        """Messages carry topic, partition, offset, key and value (Faust's or aiokafka's)."""
+        now = datetime.now(UTC)
+        now_ms = int(now.timestamp() * 1000)
+        with BATCH_SECONDS.labels(topic.name).time():
+            incoming: list[Incoming] = []
+            refused: list[Verdict] = []
+            for message in messages:
+                origin = Origin(
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    message.key,
+                    message.value or b"",
+                    now_ms,
+                )
+                decoded = decode(topic, message.key, origin.raw, now, self.limits)
+                if isinstance(decoded, Rejection):
+                    refused.append(Verdict(origin, Result(Outcome.REJECTED, decoded.reason)))
+                else:
+                    incoming.append(Incoming(decoded, origin))
+            applied = await self._apply(topic, incoming, now_ms) if incoming else []
+            verdicts = [Verdict(a.incoming.origin, a.result, a.late) for a in applied]
+            await self._account([*refused, *verdicts], now)
+
+    async def expire_pending(self) -> None:
+        """Dead-letter the events whose referent did not arrive within the retention."""
+        now = datetime.now(UTC)
+        for ref, waiting in await self.store.expired_pending(int(now.timestamp() * 1000)):
+            reason = f"{ref.kind} {ref.id!r} never arrived within the waiting time"
+            rejected = Result(Outcome.REJECTED, reason)
+            await self._account([Verdict(o, rejected, late=True) for o in waiting.values()], now)
+            await self.store.forget_pending(ref, list(waiting), int(now.timestamp() * 1000))
+
+    async def _apply(self, topic: Topic, batch: list[Incoming], now_ms: int) -> list[Applied]:
+        try:
+            return await self._apply_waiting_out_redis(batch, now_ms)
+        except Exception as error:
+            if len(batch) > 1:
+                # Decide each message alone, so one bad apple spoils nothing else.
+                return [a for one in batch for a in await self._apply(topic, [one], now_ms)]
+            log.exception("processing a message raised; dead-lettering it")
+            INTERNAL_ERRORS.labels(topic.name).inc()
+            reason = f"internal error while applying: {type(error).__name__}: {error}"
+            return [Applied(batch[0], Result(Outcome.REJECTED, reason[:300]))]
+
+    async def _apply_waiting_out_redis(self, batch: list[Incoming], now_ms: int) -> list[Applied]:
+        backoff = 0.1
+        while True:
+            try:
+                return await self.store.apply(batch, now_ms)
+            except REDIS_AWAY as error:
+                log.warning("Redis unavailable (%s); retrying in %.1fs", error, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    async def _account(self, verdicts: list[Verdict], now: datetime) -> None:
+        for verdict in verdicts:
+            counter = LATE_EVENTS if verdict.late else EVENTS
+            counter.labels(verdict.origin.topic, verdict.result.outcome.value).inc()
+        await self._deadletter(verdicts, now)
+
+    async def _deadletter(self, verdicts: list[Verdict], now: datetime) -> None:
+        deliveries = []
+        for verdict in verdicts:
+            if verdict.result.outcome is not Outcome.REJECTED:
+                continue
+            origin = verdict.origin
+            record = deadletter_record(
+                origin.topic,
+                origin.partition,
+                origin.offset,
+                origin.raw,
+                verdict.result.reason,
+                now,
+            )
+            deliveries.append(await self.send_deadletter(origin.key, record))
+        await asyncio.gather(*deliveries)
