@@ -1,0 +1,83 @@
+"""The `gigstream` command: the local stack, the worker, the main job, publishing."""
+
+import argparse
+import subprocess
+import sys
+
+from ops import stack
+from ops.settings import settings
+from topics.catalog import BY_NAME, INPUT_TOPICS
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except stack.StackError as error:
+        print(f"gigstream: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gigstream", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    up = commands.add_parser("up", help="the main job: the local stack and the worker")
+    up.set_defaults(run=_up)
+
+    stack_cmd = commands.add_parser("stack", help="the local Kafka + Redis stack")
+    stack_cmd.add_argument("action", choices=["up", "down", "status"])
+    stack_cmd.set_defaults(run=_stack)
+
+    worker = commands.add_parser("worker", help="run one stream worker (Faust)")
+    worker.set_defaults(run=_worker)
+
+    publish = commands.add_parser("publish", help="publish JSONL events to an input topic")
+    publish.add_argument("topic", choices=[topic.name for topic in INPUT_TOPICS])
+    publish.add_argument("file", nargs="?", default="-", help="a JSONL file, or - for stdin")
+    publish.set_defaults(run=_publish)
+    return parser
+
+
+def _stack(args: argparse.Namespace) -> int:
+    action = {"up": stack.up, "down": stack.down, "status": stack.status}[args.action]
+    for line in action(settings()):
+        print(line)
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from streams.app import run_worker  # imports Faust and builds the app: only here
+
+    sys.argv = [sys.argv[0], "worker"]
+    run_worker()
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    cfg = settings()
+    for line in stack.up(cfg):
+        print(line)
+    print(f"worker: HTTP and /metrics on http://{cfg.web_host}:{cfg.web_port}/metrics")
+    worker = subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"])
+    try:
+        return worker.wait()
+    except KeyboardInterrupt:
+        worker.terminate()
+        worker.wait()
+        return 0
+    finally:
+        for line in stack.down(cfg):
+            print(line)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from ops.publish import publish, read_lines
+
+    published, refused = publish(settings(), BY_NAME[args.topic], read_lines(args.file), sys.stderr)
+    print(f"published {published} events to {args.topic}, refused {refused}", file=sys.stderr)
+    return 1 if refused else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
