@@ -1,0 +1,197 @@
+"""The real stack for integration tests: Kafka and Redis from ops.stack, a real worker process.
+
+The session brings the stack up if it is not up (and stops only what it
+started), flushes a Redis database of its own, and starts one worker in a
+consumer group of its own whose offsets are set to the end of every input
+topic first, so the worker sees exactly the events this session publishes.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import pytest
+import redis
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+from prometheus_client.parser import text_string_to_metric_families
+
+from ops import stack
+from ops.settings import Settings
+from topics.catalog import BY_NAME, DEADLETTER, INPUT_TOPICS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEADLINE_S = 60.0
+TEST_REDIS_DB = 15
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], what: str, deadline_s: float = DEADLINE_S) -> T:
+    """Polls until check() returns something truthy; fails naming what never happened."""
+    end = time.monotonic() + deadline_s
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > end:
+            pytest.fail(f"timed out after {deadline_s:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def live_stack(base_settings: Settings) -> Iterator[Settings]:
+    started = not stack.is_up(base_settings)
+    if started:
+        for line in stack.up(base_settings):
+            print(line)
+    else:
+        stack.create_topics(base_settings)
+    yield base_settings
+    if started:
+        stack.down(base_settings)
+
+
+@pytest.fixture(scope="session")
+def worker_env(live_stack: Settings) -> dict[str, str]:
+    run_id = uuid.uuid4().hex[:8]
+    redis_url = live_stack.redis_url.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
+    return {
+        **os.environ,
+        "GIGSTREAM_APP_ID": f"gigstream-test-{run_id}",
+        "GIGSTREAM_REDIS_URL": redis_url,
+        "GIGSTREAM_WEB_PORT": "6166",
+        "GIGSTREAM_KAFKA_BOOTSTRAP": live_stack.kafka_bootstrap,
+    }
+
+
+@pytest.fixture(scope="session")
+def db(worker_env: dict[str, str]) -> redis.Redis:
+    client = redis.Redis.from_url(worker_env["GIGSTREAM_REDIS_URL"])
+    client.flushdb()
+    return client
+
+
+def start_group_at_end(bootstrap: str, group: str) -> None:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        partitions = [
+            TopicPartition(topic.name, p)
+            for topic in INPUT_TOPICS
+            for p in consumer.partitions_for_topic(topic.name) or ()
+        ]
+        ends = consumer.end_offsets(partitions)
+        consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
+    finally:
+        consumer.close()
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of the worker's /metrics (0 when not exported yet)."""
+        text = urllib.request.urlopen(f"{self.url}/metrics", timeout=5).read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(
+                    sample.labels.get(k) == v for k, v in labels.items()
+                ):
+                    return float(sample.value)
+        return 0.0
+
+
+@pytest.fixture(scope="session")
+def worker(worker_env: dict[str, str], db: redis.Redis, tmp_path_factory: Any) -> Iterator[Worker]:
+    """A running worker process of its own consumer group."""
+    start_group_at_end(worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"], worker_env["GIGSTREAM_APP_ID"])
+    workdir = tmp_path_factory.mktemp("worker")
+    log = (workdir / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ops.cli", "worker"],
+        cwd=workdir,
+        env={**worker_env, "PYTHONPATH": str(ROOT)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    yield Worker(process, f"http://127.0.0.1:{worker_env['GIGSTREAM_WEB_PORT']}")
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+    if process.returncode not in (0, -15):
+        print((workdir / "worker.log").read_text()[-5000:])
+
+
+@pytest.fixture(scope="session")
+def producer(live_stack: Settings) -> Iterator[KafkaProducer]:
+    client = KafkaProducer(bootstrap_servers=live_stack.kafka_bootstrap, acks="all")
+    yield client
+    client.close()
+
+
+class Publisher:
+    """Publishes as an upstream system would: plain bytes, keyed by the contract."""
+
+    def __init__(self, producer: KafkaProducer) -> None:
+        self.producer = producer
+
+    def event(self, topic: str, event: dict[str, Any]) -> None:
+        key = BY_NAME[topic].key_of(event["data"])
+        self.raw(topic, key.encode() if key else None, orjson.dumps(event))
+
+    def raw(self, topic: str, key: bytes | None, value: bytes | None) -> None:
+        self.producer.send(topic, key=key, value=value).get(timeout=30)
+
+
+@pytest.fixture
+def publish(producer: KafkaProducer, worker: Worker, deadletters: "DeadLetters") -> Publisher:
+    return Publisher(producer)
+
+
+class DeadLetters:
+    """Reads gig.deadletter from where it ended when the session started."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        partitions = [
+            TopicPartition(DEADLETTER.name, p)
+            for p in self.consumer.partitions_for_topic(DEADLETTER.name) or ()
+        ]
+        self.consumer.assign(partitions)
+        self.consumer.seek_to_end()
+        for partition in partitions:
+            self.consumer.position(partition)
+        self.seen: list[tuple[bytes | None, dict[str, Any]]] = []
+
+    def for_key(self, key: bytes) -> list[dict[str, Any]]:
+        for records in self.consumer.poll(timeout_ms=200).values():
+            self.seen.extend((r.key, orjson.loads(r.value)) for r in records)
+        return [record for k, record in self.seen if k == key]
+
+
+@pytest.fixture(scope="session")
+def deadletters(live_stack: Settings) -> Iterator[DeadLetters]:
+    reader = DeadLetters(live_stack.kafka_bootstrap)
+    yield reader
+    reader.consumer.close()
