@@ -56,9 +56,11 @@ def _worker(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     cfg = settings()
-    for line in stack.up(cfg):
-        print(line)
-    print(f"worker: HTTP and /metrics on http://{cfg.web_host}:{cfg.web_port}/metrics")
+    lines = stack.up(cfg)
+    print("\n".join(lines))
+    # Ctrl-C stops the services this run started; ones already running stay up.
+    started_here = any(": started pid" in line for line in lines)
+    print(f"worker: metrics on http://{cfg.web_host}:{cfg.web_port}/metrics (Ctrl-C stops)")
     worker = subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"])
     try:
         return worker.wait()
@@ -67,8 +69,8 @@ def _up(args: argparse.Namespace) -> int:
         worker.wait()
         return 0
     finally:
-        for line in stack.down(cfg):
-            print(line)
+        if started_here:
+            print("\n".join(stack.down(cfg)))
 
 
 def _publish(args: argparse.Namespace) -> int:
