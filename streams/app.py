@@ -71,8 +71,9 @@ for _topic in INPUT_TOPICS:
 async def sweep() -> None:
     """Close what the clock closed: expired jobs and check-ins, referents that never came."""
     try:
-        await store.sweep_expired(int(datetime.now(UTC).timestamp() * 1000))
-        await pipeline.expire_pending()
+        now = datetime.now(UTC)
+        await store.sweep_expired(int(now.timestamp() * 1000))
+        await pipeline.expire_pending(now)
     except Exception:
         log.exception("sweep failed; the next tick retries")
 

@@ -71,11 +71,14 @@ class Pipeline:
             verdicts = [Verdict(a.incoming.origin, a.result, a.late) for a in applied]
             await self._account([*refused, *verdicts], now)
 
-    async def expire_pending(self) -> None:
+    async def expire_pending(self, now: datetime) -> None:
         """Dead-letter the events whose referent did not arrive within the retention."""
-        now = datetime.now(UTC)
         for ref, waiting in await self.store.expired_pending(int(now.timestamp() * 1000)):
-            reason = f"{ref.kind} {ref.id!r} never arrived within the waiting time"
+            hours = self.store.pending_ttl_ms / 3_600_000
+            reason = (
+                f"{ref.kind} {ref.id!r} did not arrive within {hours:g}h:"
+                " publish it, then this event again"
+            )
             rejected = Result(Outcome.REJECTED, reason)
             await self._account([Verdict(o, rejected, late=True) for o in waiting.values()], now)
             await self.store.forget_pending(ref, list(waiting), int(now.timestamp() * 1000))

@@ -1,12 +1,15 @@
 """Valid contract events for tests, built as dicts so tests can break them on purpose."""
 
 import itertools
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
 BASE = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+# event_ids unique across runs, since integration runs share one Redis database.
+_RUN = uuid.uuid4().hex[:8]
 _ids = itertools.count(1)
 
 
@@ -18,7 +21,7 @@ def envelope(
     type_: str, data: dict[str, Any], minutes: float = 0, event_id: str | None = None
 ) -> dict[str, Any]:
     return {
-        "event_id": event_id or f"evt-{next(_ids)}",
+        "event_id": event_id or f"evt-{_RUN}-{next(_ids)}",
         "type": type_,
         "occurred_at": at(minutes),
         "source": "market:jingkou",

@@ -7,6 +7,7 @@ topic first, so the worker sees exactly the events this session publishes.
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -46,6 +47,12 @@ def wait_for(check: Callable[[], T], what: str, deadline_s: float = DEADLINE_S) 
         time.sleep(0.05)
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
     return Settings()
@@ -72,16 +79,15 @@ def worker_env(live_stack: Settings) -> dict[str, str]:
         **os.environ,
         "GIGSTREAM_APP_ID": f"gigstream-test-{run_id}",
         "GIGSTREAM_REDIS_URL": redis_url,
-        "GIGSTREAM_WEB_PORT": "6166",
+        "GIGSTREAM_WEB_PORT": str(free_port()),
         "GIGSTREAM_KAFKA_BOOTSTRAP": live_stack.kafka_bootstrap,
     }
 
 
 @pytest.fixture(scope="session")
 def db(worker_env: dict[str, str]) -> redis.Redis:
-    client = redis.Redis.from_url(worker_env["GIGSTREAM_REDIS_URL"])
-    client.flushdb()
-    return client
+    # Not flushed: every test uses ids of its own, and another session may share the db.
+    return redis.Redis.from_url(worker_env["GIGSTREAM_REDIS_URL"])
 
 
 def start_group_at_end(bootstrap: str, group: str) -> None:
