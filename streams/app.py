@@ -28,8 +28,11 @@ app = faust.App(
     cfg.app_id,
     broker=f"kafka://{cfg.kafka_bootstrap}",
     store="memory://",
+    datadir=str(cfg.stack_dir / "faust"),
     autodiscover=False,
+    # web_host only names the worker in its URLs; web_bind is where it listens.
     web_host=cfg.web_host,
+    web_bind=cfg.web_host,
     web_port=cfg.web_port,
     topic_partitions=cfg.topic_partitions,
     processing_guarantee="at_least_once",
