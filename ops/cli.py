@@ -3,6 +3,8 @@
 import argparse
 import subprocess
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 from ops import stack
 from ops.settings import settings
@@ -36,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     publish.add_argument("topic", choices=[topic.name for topic in INPUT_TOPICS])
     publish.add_argument("file", nargs="?", default="-", help="a JSONL file, or - for stdin")
     publish.set_defaults(run=_publish)
+
+    simulate = commands.add_parser("simulate", help="a seeded, realistic city event feed")
+    simulate.add_argument("--seed", type=int, default=20261127)
+    simulate.add_argument("--rate", type=float, default=200.0, help="events/s; 0 = as fast")
+    simulate.add_argument("--count", type=int, default=0, help="stop after N events; 0 = never")
+    simulate.add_argument("--out", type=Path, help="write JSONL files per topic here instead")
+    simulate.set_defaults(run=_simulate)
     return parser
 
 
@@ -79,6 +88,25 @@ def _publish(args: argparse.Namespace) -> int:
     published, refused = publish(settings(), BY_NAME[args.topic], read_lines(args.file), sys.stderr)
     print(f"published {published} events to {args.topic}, refused {refused}", file=sys.stderr)
     return 1 if refused else 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from ops.simulate import limited, to_jsonl, to_kafka
+    from ops.simulator.feed import Feed
+
+    if args.rate < 0 or args.count < 0:
+        print("gigstream simulate: --rate and --count must not be negative", file=sys.stderr)
+        return 2
+    # Simulated time runs at the target rate, or at 1,000 events/s when unpaced.
+    feed = Feed(args.seed, datetime.now(UTC), args.rate or 1000.0)
+    messages = limited(feed, args.count)
+    if args.out:
+        written = to_jsonl(args.out, messages, sys.stderr)
+        print(f"wrote {written} events to {args.out}", file=sys.stderr)
+    else:
+        sent = to_kafka(settings(), messages, args.rate, sys.stderr)
+        print(f"published {sent} events", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
