@@ -23,12 +23,15 @@ from topics.envelope import Limits
 
 log = logging.getLogger(__name__)
 cfg = settings()
+# Faust keeps little here (no tables), but it creates only the last folder of the path.
+datadir = cfg.stack_dir.resolve() / "faust"
+datadir.mkdir(parents=True, exist_ok=True)
 
 app = faust.App(
     cfg.app_id,
     broker=f"kafka://{cfg.kafka_bootstrap}",
     store="memory://",
-    datadir=str(cfg.stack_dir / "faust"),
+    datadir=str(datadir),
     autodiscover=False,
     # web_host only names the worker in its URLs; web_bind is where it listens.
     web_host=cfg.web_host,

@@ -1,22 +1,26 @@
 """The live state in Redis: load what a batch touches, apply it, write it back atomically.
 
-One optimistic transaction per batch: WATCH every key the batch reads, read
-them in one pipeline, decide every transition in processors.ledger, then write
-states, indexes, waiting events and event_id markers in one MULTI/EXEC. If
-another worker or agent changed any of those keys meanwhile, EXEC fails and
-the batch is decided again on fresh state, so last-writer-wins and the
-duplicate check hold across workers, not only within one.
+One optimistic transaction per batch, in two Redis commands: a read script
+returns every state and pending hash the batch touches (each with a version
+field `_v`) and which event_ids were seen; processors.ledger decides every
+transition; a write script checks that no version changed and no marker
+appeared meanwhile and then, atomically, applies every write of the batch.
+If another worker or agent got there first, the batch is decided again on
+fresh state, so last-writer-wins and the duplicate check hold across workers.
+Two commands a batch instead of several per event: the per-command cost of
+the client, not Redis, was what limited throughput.
+
+The scripts name their keys in ARGV, which a single Redis allows; Redis
+Cluster would need the batch split by hash slot first.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import orjson
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
-from redis.exceptions import WatchError
 
 from processors import applications, checkins, jobs, markets, seekers
 from processors.ledger import (
@@ -41,6 +45,29 @@ from streams.metrics import CONFLICTS
 from topics.catalog import BY_NAME
 from topics.envelope import Event, Limits, decode
 
+READ = """
+local seen_count = tonumber(ARGV[1])
+local seen = {}
+for i = 2, seen_count + 1 do seen[#seen + 1] = redis.call('EXISTS', ARGV[i]) end
+local out = {seen}
+for i = seen_count + 2, #ARGV do out[#out + 1] = redis.call('HGETALL', ARGV[i]) end
+return out
+"""
+WRITE = """
+local plan = cjson.decode(ARGV[1])
+for _, check in ipairs(plan[1]) do
+  if (redis.call('HGET', check[1], '_v') or '') ~= check[2] then return 0 end
+end
+for _, key in ipairs(plan[2]) do
+  if redis.call('EXISTS', key) == 1 then return 0 end
+end
+for _, command in ipairs(plan[3]) do redis.call(unpack(command)) end
+return 1
+"""
+VERSION = "_v"
+# Contention between a handful of agents settles in a few attempts; far more
+# means a bug, and the pipeline then isolates the batch message by message.
+MAX_ATTEMPTS = 50
 SWEEP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, member in ipairs(due) do
@@ -51,9 +78,11 @@ return #due
 """
 FORGET_PENDING = """
 if #ARGV > 2 then redis.call('HDEL', KEYS[1], unpack(ARGV, 3)) end
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('HLEN', KEYS[1]) <= 1 then
+  redis.call('DEL', KEYS[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
 else
+  redis.call('HINCRBY', KEYS[1], '_v', 1)
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 end
 """
@@ -68,16 +97,19 @@ class Store:
         self.limits = limits
         self.seen_ttl_s = seen_ttl_s
         self.pending_ttl_ms = pending_ttl_ms
+        self._read = redis.register_script(READ)
+        self._write_plan = redis.register_script(WRITE)
         self._sweep_due = redis.register_script(SWEEP_DUE)
         self._forget_pending = redis.register_script(FORGET_PENDING)
 
     async def apply(self, batch: Sequence[Incoming], now_ms: int) -> list[Applied]:
         refs = refs_of(incoming.event for incoming in batch)
-        while True:
-            try:
-                return await self._attempt(batch, refs, now_ms)
-            except WatchError:
-                CONFLICTS.inc()
+        for _ in range(MAX_ATTEMPTS):
+            applied = await self._attempt(batch, refs, now_ms)
+            if applied is not None:
+                return applied
+            CONFLICTS.inc()
+        raise RuntimeError(f"state kept changing under the batch ({MAX_ATTEMPTS} attempts)")
 
     async def sweep_expired(self, now_ms: int, limit: int = 1000) -> int:
         """Drop jobs and check-ins whose deadline passed from the geo indexes."""
@@ -97,6 +129,7 @@ class Store:
             origins = {
                 event_id.decode(): msgspec.json.decode(blob, type=Origin)
                 for event_id, blob in waiting.items()
+                if event_id != VERSION.encode()
             }
             expired.append((ref, origins))
         return expired
@@ -110,39 +143,40 @@ class Store:
 
     async def _attempt(
         self, batch: Sequence[Incoming], refs: set[Ref], now_ms: int
-    ) -> list[Applied]:
-        async with self.redis.pipeline(transaction=True) as tx:
-            seen_keys = [keys.seen(incoming.event.event_id) for incoming in batch]
-            await tx.watch(*seen_keys)
-            flags = await self.redis.mget(seen_keys)
-            seen = {i.event.event_id for i, flag in zip(batch, flags, strict=True) if flag}
-            world = World({}, {}, seen)
-            while refs:
-                await tx.watch(*self._watched(refs))
-                await self._load(world, refs)
-                refs = unloaded_refs(world)
-            applied = apply_batch(world, batch, self.rules)
-            tx.multi()
-            self._write(tx, world, now_ms)
-            await tx.execute()
-        return applied
+    ) -> list[Applied] | None:
+        """The batch applied, or None when another writer changed what it read."""
+        world = World({}, {}, set())
+        versions: dict[str, str] = {}
+        event_ids = [incoming.event.event_id for incoming in batch]
+        world.seen = await self._load(world, versions, refs, event_ids)
+        # Waiting events drained by this batch may touch entities it did not name.
+        while refs := unloaded_refs(world):
+            await self._load(world, versions, refs, [])
+        applied = apply_batch(world, batch, self.rules)
+        plan = Plan()
+        self._plan_writes(plan, world, versions, now_ms)
+        checks = [[key, version] for key, version in versions.items()]
+        fresh = [keys.seen(event_id) for event_id in world.new_seen]
+        done = await self._write_plan(args=[orjson.dumps([checks, fresh, plan.commands])])
+        return applied if int(done) == 1 else None
 
-    @staticmethod
-    def _watched(refs: Iterable[Ref]) -> list[str]:
-        return [key for ref in refs for key in (keys.state(ref), keys.pending(ref))]
-
-    async def _load(self, world: World, refs: set[Ref]) -> None:
+    async def _load(
+        self, world: World, versions: dict[str, str], refs: set[Ref], event_ids: list[str]
+    ) -> set[str]:
+        """Loads states and waiting events into the world; returns the event_ids seen."""
         order = list(refs)
-        async with self.redis.pipeline(transaction=False) as reads:
-            for ref in order:
-                reads.hgetall(keys.state(ref))
-                reads.hvals(keys.pending(ref))
-            replies = await reads.execute()
+        hashes = [key for ref in order for key in (keys.state(ref), keys.pending(ref))]
+        seen_keys = [keys.seen(event_id) for event_id in event_ids]
+        reply = await self._read(args=[len(seen_keys), *seen_keys, *hashes])
         for index, ref in enumerate(order):
-            fields, waiting = replies[2 * index], replies[2 * index + 1]
-            world.states[ref] = decode_state(ref.kind, fields) if fields else None
+            state = _pairs(reply[1 + 2 * index])
+            waiting = _pairs(reply[2 + 2 * index])
+            versions[keys.state(ref)] = state.pop(VERSION.encode(), b"").decode()
+            versions[keys.pending(ref)] = waiting.pop(VERSION.encode(), b"").decode()
+            world.states[ref] = decode_state(ref.kind, state) if state else None
             if waiting:
-                world.pending[ref] = [self._incoming(blob) for blob in waiting]
+                world.pending[ref] = [self._incoming(blob) for blob in waiting.values()]
+        return {event_id for event_id, flag in zip(event_ids, reply[0], strict=True) if flag}
 
     def _incoming(self, blob: bytes) -> Incoming:
         """A waiting event, decoded again exactly as when it first arrived."""
@@ -153,40 +187,87 @@ class Store:
             raise ValueError(f"a waiting event no longer decodes: {event.reason}")
         return Incoming(event, origin)
 
-    def _write(self, tx: Pipeline, world: World, now_ms: int) -> None:
+    def _plan_writes(
+        self, plan: "Plan", world: World, versions: dict[str, str], now_ms: int
+    ) -> None:
         for ref in world.changed:
             state = world.states[ref]
-            tx.hset(keys.state(ref), mapping=encode_state(state))
-            write_index(tx, ref, state, now_ms)
+            key = keys.state(ref)
+            plan.hset(key, {**encode_state(state), VERSION: _next(versions[key])})
+            write_index(plan, ref, state, now_ms)
         for ref in world.pending_changed:
-            self._write_pending(tx, ref, world.pending.get(ref, []))
+            self._plan_pending(plan, ref, world.pending.get(ref, []), versions)
         for event_id in world.new_seen:
-            tx.set(keys.seen(event_id), 1, ex=self.seen_ttl_s)
+            plan.set(keys.seen(event_id), "1", ex=self.seen_ttl_s)
 
-    def _write_pending(self, tx: Pipeline, ref: Ref, waiting: list[Incoming]) -> None:
-        tx.delete(keys.pending(ref))
+    def _plan_pending(
+        self, plan: "Plan", ref: Ref, waiting: list[Incoming], versions: dict[str, str]
+    ) -> None:
+        key = keys.pending(ref)
+        plan.delete(key)
         if not waiting:
-            tx.zrem(keys.DUE_PENDING, keys.pending_member(ref))
+            plan.zrem(keys.DUE_PENDING, keys.pending_member(ref))
             return
-        tx.hset(
-            keys.pending(ref),
-            mapping={i.event.event_id: msgspec.json.encode(i.origin) for i in waiting},
-        )
+        blobs = {i.event.event_id: msgspec.json.encode(i.origin).decode() for i in waiting}
+        plan.hset(key, {**blobs, VERSION: _next(versions[key])})
         oldest = min(i.origin.received_ms for i in waiting)
-        tx.zadd(keys.DUE_PENDING, {keys.pending_member(ref): oldest + self.pending_ttl_ms})
+        plan.zadd(keys.DUE_PENDING, {keys.pending_member(ref): oldest + self.pending_ttl_ms})
 
 
-def encode_state(state: msgspec.Struct) -> dict[str, bytes]:
-    """One hash field per state field, each holding that field's JSON."""
-    return {name: orjson.dumps(value) for name, value in msgspec.to_builtins(state).items()}
+class Plan:
+    """The writes of one batch, as Redis commands for the write script to run atomically."""
+
+    def __init__(self) -> None:
+        self.commands: list[list[str]] = []
+
+    def hset(self, key: str, mapping: dict[str, str]) -> None:
+        self.commands.append(["HSET", key, *(x for item in mapping.items() for x in item)])
+
+    def geoadd(self, key: str, lon_lat_member: tuple[float, float, str]) -> None:
+        lon, lat, member = lon_lat_member
+        self.commands.append(["GEOADD", key, repr(lon), repr(lat), member])
+
+    def zadd(self, key: str, scores: dict[str, int]) -> None:
+        for member, score in scores.items():
+            self.commands.append(["ZADD", key, str(score), member])
+
+    def zrem(self, key: str, member: str) -> None:
+        self.commands.append(["ZREM", key, member])
+
+    def sadd(self, key: str, member: str) -> None:
+        self.commands.append(["SADD", key, member])
+
+    def srem(self, key: str, member: str) -> None:
+        self.commands.append(["SREM", key, member])
+
+    def delete(self, key: str) -> None:
+        self.commands.append(["DEL", key])
+
+    def set(self, key: str, value: str, ex: int) -> None:
+        self.commands.append(["SET", key, value, "EX", str(ex)])
+
+
+def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
+def _next(version: str) -> str:
+    return str(int(version or 0) + 1)
+
+
+STATE = "state"
+
+
+def encode_state(state: msgspec.Struct) -> dict[str, str]:
+    """The entity's state as one JSON field of its hash: one encode, one decode per entity."""
+    return {STATE: msgspec.json.encode(state).decode()}
 
 
 def decode_state(kind: str, fields: dict[bytes, bytes]) -> Any:
-    document = b"{" + b",".join(b'"%s":%s' % item for item in fields.items()) + b"}"
-    return msgspec.json.decode(document, type=STATE_TYPES[kind])
+    return msgspec.json.decode(fields[STATE.encode()], type=STATE_TYPES[kind])
 
 
-def write_index(tx: Pipeline, ref: Ref, state: Any, now_ms: int) -> None:
+def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int) -> None:
     """Keep the global indexes in step with one entity's new state."""
     if ref.kind == JOB:
         _index_job(tx, ref.id, state, now_ms)
@@ -202,22 +283,20 @@ def write_index(tx: Pipeline, ref: Ref, state: Any, now_ms: int) -> None:
         _index_application(tx, ref.id, state)
 
 
-def _index_job(tx: Pipeline, job_id: str, state: jobs.JobState, now_ms: int) -> None:
+def _index_job(tx: Plan, job_id: str, state: jobs.JobState, now_ms: int) -> None:
     is_open = jobs.is_open(state, now_ms)
     _place(tx, keys.GEO_JOBS, job_id, state.job.location, is_open)
     _due(tx, keys.DUE_JOBS, job_id, jobs.deadline_ms(state), is_open)
 
 
-def _index_market(tx: Pipeline, market_id: str, state: markets.MarketState) -> None:
+def _index_market(tx: Plan, market_id: str, state: markets.MarketState) -> None:
     active = markets.is_active(state)
     is_station = state.market.kind == "station"
     _place(tx, keys.GEO_STATIONS, market_id, state.market.location, active and is_station)
     _place(tx, keys.GEO_MARKETS, market_id, state.market.location, active and not is_station)
 
 
-def _index_application(
-    tx: Pipeline, application_id: str, state: applications.ApplicationState
-) -> None:
+def _index_application(tx: Plan, application_id: str, state: applications.ApplicationState) -> None:
     key = keys.job_applications(state.job_id)
     if state.withdrawn:
         tx.srem(key, application_id)
@@ -225,14 +304,14 @@ def _index_application(
         tx.sadd(key, application_id)
 
 
-def _place(tx: Pipeline, geo: str, member: str, point: Any, present: bool) -> None:
+def _place(tx: Plan, geo: str, member: str, point: Any, present: bool) -> None:
     if present and point is not None:
         tx.geoadd(geo, (point.lon, point.lat, member))
     else:
         tx.zrem(geo, member)
 
 
-def _due(tx: Pipeline, due: str, member: str, at_ms: int | None, present: bool) -> None:
+def _due(tx: Plan, due: str, member: str, at_ms: int | None, present: bool) -> None:
     if present and at_ms is not None:
         tx.zadd(due, {member: at_ms})
     else:

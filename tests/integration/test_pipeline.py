@@ -12,6 +12,7 @@ import redis
 
 from processors.ledger import APPLICATION, CHECKIN, JOB, MARKET, SEEKER, Ref
 from streams import keys
+from streams.store import STATE
 from tests import factory
 from tests.integration.conftest import DeadLetters, Publisher, Worker, wait_for
 
@@ -35,8 +36,8 @@ def until_later() -> str:
 
 
 def field(db: redis.Redis, ref: Ref, name: str) -> Any:
-    value = db.hget(keys.state(ref), name)
-    return None if value is None else orjson.loads(value)
+    state = db.hget(keys.state(ref), STATE)
+    return None if state is None else orjson.loads(state).get(name)
 
 
 def job_doc(db: redis.Redis, job: str) -> dict[str, Any]:
