@@ -18,7 +18,7 @@ from ops.settings import settings
 from processors.ledger import Rules
 from streams.pipeline import Pipeline
 from streams.store import Store
-from topics.catalog import DEADLETTER, INPUT_TOPICS, Topic
+from topics.catalog import DEADLETTER, INPUT_TOPICS
 from topics.envelope import Limits
 
 log = logging.getLogger(__name__)
@@ -59,18 +59,20 @@ async def send_deadletter(key: bytes | None, value: bytes) -> Any:
 pipeline = Pipeline(store, send_deadletter, store.limits)
 
 
-def _agent_for(topic: Topic) -> None:
-    channel = app.topic(topic.name, key_serializer="raw", value_serializer="raw", allow_empty=True)
-
-    async def apply_topic(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
-            await pipeline.process(topic, [event.message for event in events])
-
-    app.agent(channel, name=f"apply-{topic.name}")(apply_topic)
+inputs = app.topic(
+    *(topic.name for topic in INPUT_TOPICS),
+    key_serializer="raw",
+    value_serializer="raw",
+    allow_empty=True,
+)
 
 
-for _topic in INPUT_TOPICS:
-    _agent_for(_topic)
+# One agent for all five input topics: larger batches, and no two agents of a
+# worker racing for the same job (gig.jobs and gig.applications both touch it).
+@app.agent(inputs, name="apply-inputs")
+async def apply_inputs(stream: faust.StreamT[bytes]) -> None:
+    async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
+        await pipeline.process([event.message for event in events])
 
 
 @app.timer(cfg.sweep_interval_s)

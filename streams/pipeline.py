@@ -20,7 +20,7 @@ from processors.ledger import Applied, Incoming, Origin
 from processors.outcome import Outcome, Result
 from streams.metrics import BATCH_SECONDS, EVENTS, INTERNAL_ERRORS, LATE_EVENTS
 from streams.store import Store
-from topics.catalog import Topic
+from topics.catalog import BY_NAME
 from topics.deadletter import deadletter_record
 from topics.envelope import Limits, Rejection, decode
 
@@ -46,11 +46,11 @@ class Pipeline:
         self.send_deadletter = send_deadletter
         self.limits = limits
 
-    async def process(self, topic: Topic, messages: Sequence[Any]) -> None:
-        """Messages carry topic, partition, offset, key and value (Faust's or aiokafka's)."""
+    async def process(self, messages: Sequence[Any]) -> None:
+        """Messages of any input topics, each with topic, partition, offset, key and value."""
         now = datetime.now(UTC)
         now_ms = int(now.timestamp() * 1000)
-        with BATCH_SECONDS.labels(topic.name).time():
+        with BATCH_SECONDS.time():
             incoming: list[Incoming] = []
             refused: list[Verdict] = []
             for message in messages:
@@ -62,12 +62,13 @@ class Pipeline:
                     message.value or b"",
                     now_ms,
                 )
+                topic = BY_NAME[message.topic]
                 decoded = decode(topic, message.key, origin.raw, now, self.limits)
                 if isinstance(decoded, Rejection):
                     refused.append(Verdict(origin, Result(Outcome.REJECTED, decoded.reason)))
                 else:
                     incoming.append(Incoming(decoded, origin))
-            applied = await self._apply(topic, incoming, now_ms) if incoming else []
+            applied = await self._apply(incoming, now_ms) if incoming else []
             verdicts = [Verdict(a.incoming.origin, a.result, a.late) for a in applied]
             await self._account([*refused, *verdicts], now)
 
@@ -83,15 +84,15 @@ class Pipeline:
             await self._account([Verdict(o, rejected, late=True) for o in waiting.values()], now)
             await self.store.forget_pending(ref, list(waiting), int(now.timestamp() * 1000))
 
-    async def _apply(self, topic: Topic, batch: list[Incoming], now_ms: int) -> list[Applied]:
+    async def _apply(self, batch: list[Incoming], now_ms: int) -> list[Applied]:
         try:
             return await self._apply_waiting_out_redis(batch, now_ms)
         except Exception as error:
             if len(batch) > 1:
                 # Decide each message alone, so one bad apple spoils nothing else.
-                return [a for one in batch for a in await self._apply(topic, [one], now_ms)]
+                return [a for one in batch for a in await self._apply([one], now_ms)]
             log.exception("processing a message raised; dead-lettering it")
-            INTERNAL_ERRORS.labels(topic.name).inc()
+            INTERNAL_ERRORS.labels(batch[0].origin.topic).inc()
             reason = f"internal error while applying: {type(error).__name__}: {error}"
             return [Applied(batch[0], Result(Outcome.REJECTED, reason[:300]))]
 
