@@ -1,5 +1,5 @@
 # The two commands of the README, and nothing clever.
-.PHONY: install run test
+.PHONY: install run test bench
 
 install:
 	ops/install.sh
@@ -9,3 +9,6 @@ run: install
 
 test: install
 	ops/test.sh
+
+bench: install
+	.venv/bin/python -m bench.run

@@ -1,0 +1,278 @@
+"""The benchmark suite, one command: `make bench` (or `python -m bench.run`).
+
+It publishes N events of the simulated city to the input topics, then in the
+same run measures
+  - the raw limit: aiokafka consuming those N messages and orjson-decoding them;
+  - the pipeline: a real worker process applying the same N messages to an empty
+    Redis (validation, state, indexes, dead letters) — which is also what a
+    rebuild from the topics does;
+and writes the figures to bench/results.json and the README's table.
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+from aiokafka import AIOKafkaConsumer
+from aiokafka import TopicPartition as AioPartition
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+from prometheus_client.parser import text_string_to_metric_families
+
+from ops import stack
+from ops.settings import Settings
+from ops.simulator.feed import Feed
+from topics.catalog import INPUT_TOPICS
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results.json"
+README = ROOT / "README.md"
+BENCH_REDIS_DB = 13
+Offsets = dict[TopicPartition, int]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    cfg = Settings()
+    print("\n".join(stack.up(cfg)))
+    start, end = publish(cfg, args.events, args.seed)
+    raw = asyncio.run(raw_limit(cfg, start, end))
+    print(f"raw limit: {raw['events_per_s']:,.0f} events/s")
+    pipeline = run_worker(cfg, start, args.events)
+    print(f"pipeline: {pipeline['events_per_s']:,.0f} events/s")
+    results = {
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}",
+        "events": args.events,
+        "raw_limit": raw,
+        "pipeline": pipeline,
+        "pipeline_to_raw_ratio": round(pipeline["events_per_s"] / raw["events_per_s"], 3),
+    }
+    RESULTS.write_text(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode() + "\n")
+    write_readme_table(results)
+    print(f"results in {RESULTS.relative_to(ROOT)} and README.md")
+
+
+def publish(cfg: Settings, count: int, seed: int) -> tuple[Offsets, Offsets]:
+    """Publishes the feed; returns the input topics' offsets before and after."""
+    start = end_offsets(cfg)
+    producer = KafkaProducer(
+        bootstrap_servers=cfg.kafka_bootstrap, linger_ms=50, batch_size=512 * 1024, acks=1
+    )
+    for message in islice(Feed(seed, datetime.now(UTC), 1000.0), count):
+        producer.send(message.topic, key=message.key, value=message.value)
+    producer.flush()
+    producer.close()
+    return start, end_offsets(cfg)
+
+
+def end_offsets(cfg: Settings) -> Offsets:
+    consumer = KafkaConsumer(bootstrap_servers=cfg.kafka_bootstrap)
+    try:
+        partitions = [
+            TopicPartition(topic.name, p)
+            for topic in INPUT_TOPICS
+            for p in consumer.partitions_for_topic(topic.name) or ()
+        ]
+        return dict(consumer.end_offsets(partitions))
+    finally:
+        consumer.close()
+
+
+async def raw_limit(cfg: Settings, start: Offsets, end: Offsets) -> dict[str, Any]:
+    """aiokafka consume + orjson decode of exactly the published messages."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=cfg.kafka_bootstrap, enable_auto_commit=False, max_poll_records=5000
+    )
+    await consumer.start()
+    try:
+        wanted = {
+            AioPartition(tp.topic, tp.partition): (start[tp], end[tp] - start[tp])
+            for tp in start
+            if end[tp] > start[tp]
+        }
+        consumer.assign(list(wanted))
+        for tp, (first, _) in wanted.items():
+            consumer.seek(tp, first)
+        total, decoded = sum(count for _, count in wanted.values()), 0
+        began = time.perf_counter()
+        seen = 0
+        while seen < total:
+            batches = await consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    seen += 1
+                    try:
+                        orjson.loads(record.value or b"")
+                        decoded += 1
+                    except orjson.JSONDecodeError:
+                        pass
+        elapsed = time.perf_counter() - began
+    finally:
+        await consumer.stop()
+    return {"events": total, "seconds": round(elapsed, 3), "events_per_s": round(total / elapsed)}
+
+
+def run_worker(cfg: Settings, start: Offsets, count: int) -> dict[str, Any]:
+    group = f"gigstream-bench-{uuid.uuid4().hex[:8]}"
+    commit_group_at(cfg, group, start)
+    redis_url = cfg.redis_url.rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
+    db = redis.Redis.from_url(redis_url)
+    db.flushdb()
+    memory_before = int(db.info("memory")["used_memory"])
+    port = 6199
+    env = {
+        **os.environ,
+        "GIGSTREAM_APP_ID": group,
+        "GIGSTREAM_REDIS_URL": redis_url,
+        "GIGSTREAM_WEB_PORT": str(port),
+        "GIGSTREAM_LOG_LEVEL": "warn",
+    }
+    log = (ROOT / ".stack" / "bench-worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ops.cli", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        poll(lambda: processed(url) > 0, "the first processed event")
+        began = time.perf_counter()
+        poll(lambda: processed(url) >= count, f"{count} processed events", deadline_s=1800)
+        elapsed = time.perf_counter() - began
+        rss = worker_rss_bytes(worker.pid)
+        latency = batch_latency(url)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        log.close()
+    entities = int(db.dbsize())
+    memory = int(db.info("memory")["used_memory"]) - memory_before
+    return {
+        "events": count,
+        "seconds": round(elapsed, 3),
+        "events_per_s": round(count / elapsed),
+        "batch_seconds_p50": latency[0],
+        "batch_seconds_p99": latency[1],
+        "worker_rss_mib": round(rss / 2**20, 1),
+        "redis_used_memory_mib": round(memory / 2**20, 1),
+        "redis_keys": entities,
+        "redis_bytes_per_key": round(memory / max(entities, 1)),
+    }
+
+
+def commit_group_at(cfg: Settings, group: str, offsets: Offsets) -> None:
+    consumer = KafkaConsumer(
+        bootstrap_servers=cfg.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    try:
+        consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+    finally:
+        consumer.close()
+
+
+def metrics(url: str) -> list[Any]:
+    try:
+        text = urllib.request.urlopen(url, timeout=5).read().decode()
+    except OSError:
+        return []
+    return list(text_string_to_metric_families(text))
+
+
+def processed(url: str) -> float:
+    """Messages that reached their first outcome (waiting ones included)."""
+    return sum(
+        sample.value
+        for family in metrics(url)
+        if family.name == "gigstream_events"
+        for sample in family.samples
+        if sample.name == "gigstream_events_total"
+    )
+
+
+def batch_latency(url: str) -> tuple[float, float]:
+    """p50 and p99 of batch processing time, from the histogram's buckets."""
+    buckets: dict[float, float] = {}
+    for family in metrics(url):
+        if family.name != "gigstream_batch_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                bound = float(sample.labels["le"])
+                buckets[bound] = buckets.get(bound, 0) + sample.value
+    ordered = sorted(buckets.items())
+    total = ordered[-1][1] if ordered else 0
+    return quantile(ordered, total, 0.5), quantile(ordered, total, 0.99)
+
+
+def quantile(ordered: list[tuple[float, float]], total: float, q: float) -> float:
+    for bound, count in ordered:
+        if count >= q * total:
+            return bound
+    return float("inf")
+
+
+def worker_rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def poll(check: Callable[[], bool], what: str, deadline_s: float = 120) -> bool:
+    end = time.monotonic() + deadline_s
+    while not check():
+        if time.monotonic() > end:
+            raise SystemExit(f"bench: timed out waiting for {what}")
+        time.sleep(0.2)  # each poll renders /metrics in the worker: keep it rare
+    return True
+
+
+def write_readme_table(results: dict[str, Any]) -> None:
+    raw, pipe = results["raw_limit"], results["pipeline"]
+    per_key = f"{pipe['redis_bytes_per_key']} B per key"
+    rows = [
+        "| figure | value |",
+        "|---|---|",
+        f"| events (mixed city stream, 2% bad, 1% duplicate) | {results['events']:,} |",
+        f"| raw limit: aiokafka consume + orjson decode | {raw['events_per_s']:,} events/s |",
+        "| pipeline: one worker, validation + state + indexes |"
+        f" {pipe['events_per_s']:,} events/s |",
+        f"| pipeline ÷ raw limit | {results['pipeline_to_raw_ratio']} |",
+        "| batch processing time p50 / p99 (≤ 500 events a batch) |"
+        f" {pipe['batch_seconds_p50']} s / {pipe['batch_seconds_p99']} s |",
+        "| rebuild: replay into an empty Redis |"
+        f" {pipe['events_per_s']:,} events/s (the same run) |",
+        f"| worker RSS | {pipe['worker_rss_mib']} MiB |",
+        f"| Redis used_memory / keys | {pipe['redis_used_memory_mib']} MiB /"
+        f" {pipe['redis_keys']:,} keys ({per_key}) |",
+        f"| machine | {results['machine']}, {results['at']} |",
+    ]
+    text = README.read_text()
+    begin, finish = "<!-- bench:start -->", "<!-- bench:end -->"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(finish)
+    README.write_text(head + begin + "\n" + "\n".join(rows) + "\n" + finish + tail)
+
+
+if __name__ == "__main__":
+    main()
