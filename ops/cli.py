@@ -1,8 +1,10 @@
 """The `gigstream` command: the local stack, the worker, the main job, publishing."""
 
 import argparse
+import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,7 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gigstream", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="command")
 
-    up = commands.add_parser("up", help="the main job: the local stack and the worker")
+    up = commands.add_parser("up", help="the main job: stack, worker and a live demo feed")
+    up.add_argument("--rate", type=float, default=20.0, help="demo feed, events/s")
     up.set_defaults(run=_up)
 
     stack_cmd = commands.add_parser("stack", help="the local Kafka + Redis stack")
@@ -69,17 +72,41 @@ def _up(args: argparse.Namespace) -> int:
     print("\n".join(lines))
     # Ctrl-C stops the services this run started; ones already running stay up.
     started_here = any(": started pid" in line for line in lines)
-    print(f"worker: metrics on http://{cfg.web_host}:{cfg.web_port}/metrics (Ctrl-C stops)")
-    worker = subprocess.Popen([sys.executable, "-m", "ops.cli", "worker"])
+    me = [sys.executable, "-m", "ops.cli"]
+    quiet = {**os.environ, "GIGSTREAM_LOG_LEVEL": os.environ.get("GIGSTREAM_LOG_LEVEL", "warn")}
+    children = [
+        subprocess.Popen([*me, "worker"], env=quiet),
+        subprocess.Popen([*me, "simulate", "--rate", str(args.rate)]),
+    ]
+    print(
+        f"gigstream is running: a worker and the city simulator at {args.rate:g} events/s.\n"
+        f"  metrics:      http://{cfg.web_host}:{cfg.web_port}/metrics\n"
+        f"  dead letters: kcat -b {cfg.kafka_bootstrap} -t gig.deadletter -C\n"
+        f"  live state:   redis-cli -u {cfg.redis_url} zcard gs:geo:jobs\n"
+        "  Grafana:      docker compose up (needs Docker)\n"
+        "Ctrl-C stops everything."
+    )
     try:
-        return worker.wait()
+        return _first_exit(children)
     except KeyboardInterrupt:
-        worker.terminate()
-        worker.wait()
         return 0
     finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait()
         if started_here:
             print("\n".join(stack.down(cfg)))
+
+
+def _first_exit(children: list[subprocess.Popen[bytes]]) -> int:
+    """Waits until one child ends (a crash ends the main job) and returns its code."""
+    while True:
+        for child in children:
+            code = child.poll()
+            if code is not None:
+                return code
+        time.sleep(0.5)
 
 
 def _publish(args: argparse.Namespace) -> int:

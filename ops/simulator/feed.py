@@ -114,6 +114,7 @@ class Feed:
         self.city = _City()
         self.recent: deque[Message] = deque(maxlen=1000)
         self.livestream: tuple[str, int] | None = None  # session id, jobs still to post
+        self.corrected: Message | None = None
         self.next_id = 0
 
     def __iter__(self) -> Iterator[Message]:
@@ -122,13 +123,19 @@ class Feed:
             yield self._next()
 
     def _next(self) -> Message:
+        if self.corrected is not None:
+            message, self.corrected = self.corrected, None
+            return message
         roll = self.random.random()
         if roll < DUPLICATE_SHARE and self.recent:
             return self.random.choice(self.recent)
         message = self._event()
-        if roll < DUPLICATE_SHARE + MALFORMED_SHARE:
-            return self._malformed(message)
         self.recent.append(message)
+        if roll < DUPLICATE_SHARE + MALFORMED_SHARE:
+            # The source sends a broken copy first and the event right after,
+            # as after a fixed bug: the city's model stays true to what applies.
+            self.corrected = message
+            return self._malformed(message)
         return message
 
     # --- time and ids -------------------------------------------------------------------
