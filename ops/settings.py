@@ -9,7 +9,11 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from processors.travel import DEFAULT_SPEEDS, TravelModel
+from topics.fields import TravelMode
+
 DAY_SECONDS = 86_400
+_TRAVEL = TravelModel()
 
 
 class Settings(BaseSettings):
@@ -50,6 +54,26 @@ class Settings(BaseSettings):
 
     stack_dir: Path = Path(".stack")
     kafka_heap: str = "512m"
+
+    # The travel model of the 15-minute circle (EVENTS.md): minutes are the
+    # great-circle distance times the street detour factor over the mode's speed.
+    detour_factor: float = Field(_TRAVEL.detour_factor, gt=0)
+    walk_kmh: float = Field(DEFAULT_SPEEDS["walk"], gt=0)
+    bike_kmh: float = Field(DEFAULT_SPEEDS["bike"], gt=0)
+    ebike_kmh: float = Field(DEFAULT_SPEEDS["ebike"], gt=0)
+    transit_kmh: float = Field(DEFAULT_SPEEDS["transit"], gt=0)
+    car_kmh: float = Field(DEFAULT_SPEEDS["car"], gt=0)
+    circle_minutes: float = Field(_TRAVEL.circle_minutes, gt=0)
+
+    def travel_model(self) -> TravelModel:
+        speeds: dict[TravelMode, float] = {
+            "walk": self.walk_kmh,
+            "bike": self.bike_kmh,
+            "ebike": self.ebike_kmh,
+            "transit": self.transit_kmh,
+            "car": self.car_kmh,
+        }
+        return TravelModel(self.detour_factor, speeds, self.circle_minutes)
 
 
 @lru_cache(maxsize=1)

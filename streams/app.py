@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from ops.settings import settings
 from processors.ledger import Rules
+from streams import circle_views
 from streams.pipeline import Pipeline
 from streams.store import Store
 from topics.catalog import DEADLETTER, INPUT_TOPICS
@@ -90,6 +91,9 @@ async def sweep() -> None:
 async def metrics(web: Any, request: Any) -> Any:
     # aiohttp refuses a charset inside content_type, so the header is set whole.
     return web.bytes(generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+circle_views.register(app, store.redis, cfg.travel_model())
 
 
 def run_worker() -> None:

@@ -1,0 +1,211 @@
+"""The query parameters of GET /circle/jobs and GET /circle/markets: a query, or why not.
+
+Pure: the view hands over the parameters as (name, value) pairs, repeats
+included, and gets back a query or a BadParameter whose reason is one line a
+person can act on. The first problem found is the one reported.
+"""
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, get_args
+
+from processors.nearby import Circle, JobQuery, PlaceQuery, ShiftWindow
+from processors.travel import MODES
+from topics.fields import MAX_LATITUDE, MAX_TEXT
+from topics.markets import MarketKind
+
+MAX_MINUTES = 120.0
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 20
+KINDS: tuple[MarketKind, ...] = get_args(MarketKind)
+# A bad value is quoted back this far, so a pasted essay does not make a long reply.
+SHOWN_CHARS = 40
+
+
+@dataclass(frozen=True)
+class BadParameter:
+    reason: str
+
+
+Pairs = Iterable[tuple[str, str]]
+Parser = Callable[[str, str], Any]
+
+
+def job_query(pairs: Pairs, circle_minutes: float) -> JobQuery | BadParameter:
+    given = _given(pairs, JOB_PARSERS, circle_minutes)
+    if isinstance(given, BadParameter):
+        return given
+    start, end = given.get("shift_start"), given.get("shift_end")
+    if start is not None and end is not None and end <= start:
+        return BadParameter(
+            f"shift_end {end.isoformat()} is not after shift_start {start.isoformat()}"
+        )
+    window = None if start is None and end is None else ShiftWindow(start, end)
+    return JobQuery(
+        _circle(given),
+        occupation=given.get("occupation"),
+        min_daily_wage=given.get("min_daily_wage"),
+        shift_window=window,
+        offset=given["offset"],
+        limit=given["limit"],
+    )
+
+
+def place_query(pairs: Pairs, circle_minutes: float) -> PlaceQuery | BadParameter:
+    given = _given(pairs, PLACE_PARSERS, circle_minutes)
+    if isinstance(given, BadParameter):
+        return given
+    return PlaceQuery(
+        _circle(given), kind=given.get("kind"), offset=given["offset"], limit=given["limit"]
+    )
+
+
+def _circle(given: Mapping[str, Any]) -> Circle:
+    return Circle(given["lat"], given["lon"], given["mode"], given["minutes"])
+
+
+def _given(
+    pairs: Pairs, parsers: Mapping[str, Parser], circle_minutes: float
+) -> dict[str, Any] | BadParameter:
+    """Every parameter parsed, with the defaults of those left out; or the first problem."""
+    given: dict[str, Any] = {}
+    for name, raw in pairs:
+        parser = parsers.get(name)
+        if parser is None:
+            known = ", ".join(parsers)
+            return BadParameter(f"unknown parameter {_shown(name)}; the parameters are {known}")
+        if name in given:
+            return BadParameter(f"{name} is given more than once; give it once")
+        value = parser(name, raw)
+        if isinstance(value, BadParameter):
+            return value
+        given[name] = value
+    for name, hint in REQUIRED.items():
+        if name not in given:
+            return BadParameter(f"{name} is missing: {hint}")
+    return {"minutes": circle_minutes, "offset": 0, "limit": DEFAULT_LIMIT, **given}
+
+
+def _shown(raw: str) -> str:
+    """The value quoted back, cut short, on one line."""
+    return repr(raw if len(raw) <= SHOWN_CHARS else raw[:SHOWN_CHARS] + "…")
+
+
+def _number(name: str, raw: str) -> float | BadParameter:
+    if not raw.strip():
+        return BadParameter(f"{name} is empty: give a number")
+    try:
+        value = float(raw)
+    except ValueError:
+        return BadParameter(f"{name} {_shown(raw)} is not a number")
+    if not math.isfinite(value):
+        return BadParameter(f"{name} {_shown(raw)} is not a finite number")
+    return value
+
+
+def _whole(name: str, raw: str) -> int | BadParameter:
+    try:
+        return int(raw)
+    except ValueError:
+        return BadParameter(f"{name} {_shown(raw)} is not a whole number")
+
+
+def _latitude(name: str, raw: str) -> float | BadParameter:
+    value = _number(name, raw)
+    if isinstance(value, float) and not -MAX_LATITUDE <= value <= MAX_LATITUDE:
+        return BadParameter(f"{name} {value!r} is outside -{MAX_LATITUDE}..{MAX_LATITUDE}")
+    return value
+
+
+def _longitude(name: str, raw: str) -> float | BadParameter:
+    value = _number(name, raw)
+    if isinstance(value, float) and not -180 <= value <= 180:
+        return BadParameter(f"{name} {value!r} is outside -180..180")
+    return value
+
+
+def _mode(name: str, raw: str) -> str | BadParameter:
+    if raw not in MODES:
+        return BadParameter(f"{name} {_shown(raw)} is not one of {', '.join(MODES)}")
+    return raw
+
+
+def _kind(name: str, raw: str) -> str | BadParameter:
+    if raw not in KINDS:
+        return BadParameter(f"{name} {_shown(raw)} is not one of {', '.join(KINDS)}")
+    return raw
+
+
+def _minutes(name: str, raw: str) -> float | BadParameter:
+    value = _number(name, raw)
+    if isinstance(value, float) and not 0 < value <= MAX_MINUTES:
+        return BadParameter(f"{name} {value!r} must be more than 0 and at most {MAX_MINUTES:g}")
+    return value
+
+
+def _offset(name: str, raw: str) -> int | BadParameter:
+    value = _whole(name, raw)
+    if isinstance(value, int) and value < 0:
+        return BadParameter(f"{name} {value} must be 0 or more")
+    return value
+
+
+def _limit(name: str, raw: str) -> int | BadParameter:
+    value = _whole(name, raw)
+    if isinstance(value, int) and not 1 <= value <= MAX_LIMIT:
+        return BadParameter(f"{name} {value} must be 1..{MAX_LIMIT}")
+    return value
+
+
+def _occupation(name: str, raw: str) -> str | BadParameter:
+    if not raw.strip():
+        return BadParameter(f"{name} is empty: give one such as 装卸搬运工, or leave it out")
+    if len(raw) > MAX_TEXT:
+        return BadParameter(f"{name} is {len(raw)} characters long; at most {MAX_TEXT}")
+    return raw
+
+
+def _min_daily_wage(name: str, raw: str) -> float | BadParameter:
+    value = _number(name, raw)
+    if isinstance(value, float) and value < 0:
+        return BadParameter(f"{name} {value!r} must be 0 or more (CNY a day)")
+    return value
+
+
+def _timestamp(name: str, raw: str) -> datetime | BadParameter:
+    # A '+' left raw in a URL query arrives as a space.
+    plus = " (in a URL, write the + of an offset as %2B)" if " " in raw else ""
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return BadParameter(
+            f"{name} {_shown(raw)} is not an RFC 3339 time such as 2026-11-27T13:00:00+08:00{plus}"
+        )
+    if value.tzinfo is None:
+        return BadParameter(f"{name} {_shown(raw)} has no UTC offset; add one such as +08:00{plus}")
+    return value
+
+
+REQUIRED = {
+    "lat": "give the latitude in degrees, e.g. lat=32.2",
+    "lon": "give the longitude in degrees, e.g. lon=119.45",
+    "mode": f"give the travel mode, one of {', '.join(MODES)}",
+}
+CIRCLE_PARSERS: dict[str, Parser] = {
+    "lat": _latitude,
+    "lon": _longitude,
+    "mode": _mode,
+    "minutes": _minutes,
+}
+PAGE_PARSERS: dict[str, Parser] = {"offset": _offset, "limit": _limit}
+JOB_PARSERS: dict[str, Parser] = {
+    **CIRCLE_PARSERS,
+    "occupation": _occupation,
+    "min_daily_wage": _min_daily_wage,
+    "shift_start": _timestamp,
+    "shift_end": _timestamp,
+    **PAGE_PARSERS,
+}
+PLACE_PARSERS: dict[str, Parser] = {**CIRCLE_PARSERS, "kind": _kind, **PAGE_PARSERS}
