@@ -1,4 +1,4 @@
-"""The Faust worker: one agent per input topic, the expiry sweep, and /metrics.
+"""The Faust worker: the agent applying the input topics, the expiry sweep, HTTP and /metrics.
 
 Agents keep concurrency 1 (faust-streaming #606 lost messages with more) and
 take batches; offsets are acknowledged only after a batch's state is written
