@@ -6,6 +6,7 @@ same run measures
   - the pipeline: a real worker process applying the same N messages to an empty
     Redis (validation, state, indexes, dead letters) — which is also what a
     rebuild from the topics does;
+  - the circle's nearby-jobs query over a loaded city (bench/circle.py);
 and writes the figures to bench/results.json and the README's table.
 """
 
@@ -32,6 +33,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench import circle
 from ops import stack
 from ops.settings import Settings
 from ops.simulator.feed import Feed
@@ -48,6 +50,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--circle-jobs", type=int, default=100_000)
+    parser.add_argument("--circle-seekers", type=int, default=200_000)
+    parser.add_argument("--circle-queries", type=int, default=1000)
     args = parser.parse_args()
     cfg = Settings()
     print("\n".join(stack.up(cfg)))
@@ -56,6 +61,8 @@ def main() -> None:
     print(f"raw limit: {raw['events_per_s']:,.0f} events/s")
     pipeline = run_worker(cfg, start, args.events)
     print(f"pipeline: {pipeline['events_per_s']:,.0f} events/s")
+    nearby = circle.main(cfg, args.circle_jobs, args.circle_seekers, args.circle_queries)
+    print(f"nearby jobs query: p50 {nearby['query_ms_p50']} ms, p99 {nearby['query_ms_p99']} ms")
     results = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores,"
@@ -64,6 +71,7 @@ def main() -> None:
         "raw_limit": raw,
         "pipeline": pipeline,
         "pipeline_to_raw_ratio": round(pipeline["events_per_s"] / raw["events_per_s"], 3),
+        "circle_nearby_jobs": nearby,
     }
     RESULTS.write_text(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode() + "\n")
     write_readme_table(results)
@@ -248,7 +256,7 @@ def poll(check: Callable[[], bool], what: str, deadline_s: float = 120) -> bool:
 
 
 def write_readme_table(results: dict[str, Any]) -> None:
-    raw, pipe = results["raw_limit"], results["pipeline"]
+    raw, pipe, near = results["raw_limit"], results["pipeline"], results["circle_nearby_jobs"]
     per_key = f"{pipe['redis_bytes_per_key']} B per key"
     rows = [
         "| figure | value |",
@@ -265,6 +273,10 @@ def write_readme_table(results: dict[str, Any]) -> None:
         f"| worker RSS | {pipe['worker_rss_mib']} MiB |",
         f"| Redis used_memory / keys | {pipe['redis_used_memory_mib']} MiB /"
         f" {pipe['redis_keys']:,} keys ({per_key}) |",
+        f"| nearby jobs query ({near['open_jobs']:,} open jobs, {near['seekers']:,} seekers):"
+        f" p50 / p99 | {near['query_ms_p50']} ms / {near['query_ms_p99']} ms |",
+        f"| nearby jobs queries/s, one process | {near['queries_per_s']:,} |",
+        f"| Redis geo index, bytes per member | {near['geo_bytes_per_member']} |",
         f"| machine | {results['machine']}, {results['at']} |",
     ]
     text = README.read_text()

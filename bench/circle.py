@@ -1,0 +1,160 @@
+"""Nearby-query benchmark of the 15-minute circle: a city of open jobs and seekers in Redis,
+then GET /circle/jobs's query (`jobs_near`) at random points from one process.
+
+The city is loaded through the real write path (decode, ledger, store) into a
+Redis database of its own; queries run back to back from one asyncio task.
+"""
+
+import asyncio
+import math
+import random
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from ops.settings import Settings
+from ops.simulator.city import DISTRICTS, OCCUPATIONS
+from processors.ledger import Incoming, Origin, Rules
+from processors.nearby import Circle, JobQuery
+from streams import keys
+from streams.circle_queries import jobs_near
+from streams.store import Store
+from topics.catalog import JOBS, SEEKERS, Topic
+from topics.envelope import Event, Limits, decode
+
+CIRCLE_REDIS_DB = 12
+LOAD_BATCH = 1000
+LIMITS = Limits(64 * 1024, timedelta(days=1))
+MODES = ("walk", "bike", "ebike", "transit", "car")
+
+
+async def run(cfg: Settings, jobs: int, seekers: int, queries: int, seed: int) -> dict[str, Any]:
+    redis = Redis.from_url(cfg.redis_url.rsplit("/", 1)[0] + f"/{CIRCLE_REDIS_DB}")
+    await redis.flushdb()
+    rng = random.Random(seed)
+    store = Store(redis, Rules(3_600_000), LIMITS, seen_ttl_s=3600, pending_ttl_ms=3_600_000)
+    began = time.perf_counter()
+    await load(store, JOBS, (job_event(rng, n) for n in range(jobs)))
+    await load(store, SEEKERS, (seeker_event(rng, n) for n in range(seekers)))
+    load_s = time.perf_counter() - began
+    latencies, found = await query(redis, cfg, rng, queries)
+    figures = {
+        "open_jobs": jobs,
+        "seekers": seekers,
+        "load_events_per_s": round((jobs + seekers) / load_s),
+        "queries": queries,
+        "query_ms_p50": round(percentile(latencies, 0.5) * 1000, 2),
+        "query_ms_p99": round(percentile(latencies, 0.99) * 1000, 2),
+        "queries_per_s": round(queries / sum(latencies)),
+        "mean_jobs_in_answer": round(sum(found) / len(found), 1),
+        "geo_bytes_per_member": await bytes_per_member(redis, keys.GEO_JOBS, keys.GEO_SEEKERS),
+    }
+    await redis.flushdb()
+    await redis.aclose()
+    return figures
+
+
+async def load(store: Store, topic: Topic, events: Any) -> None:
+    now = datetime.now(UTC)
+    batch: list[Incoming] = []
+    for offset, event in enumerate(events):
+        key = topic.key_of(event["data"])
+        raw = orjson.dumps(event)
+        decoded = decode(topic, key.encode() if key else None, raw, now, LIMITS)
+        assert isinstance(decoded, Event), decoded
+        origin = Origin(topic.name, 0, offset, key.encode() if key else None, raw, 0)
+        batch.append(Incoming(decoded, origin))
+        if len(batch) == LOAD_BATCH:
+            await store.apply(batch, int(now.timestamp() * 1000))
+            batch = []
+    if batch:
+        await store.apply(batch, int(now.timestamp() * 1000))
+
+
+async def query(
+    redis: Redis, cfg: Settings, rng: random.Random, count: int
+) -> tuple[list[float], list[int]]:
+    model = cfg.travel_model()
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    latencies, found = [], []
+    for _ in range(count):
+        lat, lon = around(rng)
+        circle = Circle(lat, lon, rng.choice(MODES), model.circle_minutes)
+        occupation = rng.choice(OCCUPATIONS).name
+        job_query = JobQuery(circle, occupation=occupation)
+        started = time.perf_counter()
+        answer = await jobs_near(redis, model, job_query, now_ms)
+        latencies.append(time.perf_counter() - started)
+        found.append(answer.total)
+    return latencies, found
+
+
+def around(rng: random.Random) -> tuple[float, float]:
+    district = rng.choices(DISTRICTS, [d.population_weight for d in DISTRICTS])[0]
+    lat = district.lat + rng.gauss(0, district.spread_km) / 111.32
+    lon_km = 111.32 * math.cos(math.radians(district.lat))
+    return round(lat, 6), round(district.lon + rng.gauss(0, district.spread_km) / lon_km, 6)
+
+
+def job_event(rng: random.Random, n: int) -> dict[str, Any]:
+    lat, lon = around(rng)
+    now = datetime.now(UTC).replace(microsecond=0)
+    occupation = rng.choices(OCCUPATIONS, [o.share for o in OCCUPATIONS])[0]
+    data = {
+        "job_id": f"bench-job-{n}",
+        "employer_id": "bench",
+        "title": occupation.name,
+        "occupation": occupation.name,
+        "skills": [],
+        "headcount": 1,
+        "wage": {"amount": occupation.daily_wage, "unit": "day"},
+        "location": {"lat": lat, "lon": lon},
+        "shift": {
+            "start": (now + timedelta(hours=2)).isoformat(),
+            "end": (now + timedelta(hours=10)).isoformat(),
+        },
+    }
+    return envelope(f"bench-job-{n}", "job.posted", data)
+
+
+def seeker_event(rng: random.Random, n: int) -> dict[str, Any]:
+    lat, lon = around(rng)
+    data = {
+        "seeker_id": f"bench-seeker-{n}",
+        "occupations": [rng.choice(OCCUPATIONS).name],
+        "skills": [],
+        "home": {"lat": lat, "lon": lon},
+        "travel_mode": rng.choice(MODES),
+    }
+    return envelope(f"bench-seeker-{n}", "seeker.registered", data)
+
+
+def envelope(event_id: str, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    occurred_at = datetime.now(UTC).isoformat()
+    return {
+        "event_id": event_id,
+        "type": event_type,
+        "occurred_at": occurred_at,
+        "source": "alipay",
+        "data": data,
+    }
+
+
+async def bytes_per_member(redis: Redis, *geo_sets: str) -> int:
+    used = members = 0
+    for key in geo_sets:
+        used += int(await redis.memory_usage(key, samples=0) or 0)
+        members += int(await redis.zcard(key))
+    return round(used / max(members, 1))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main(cfg: Settings, jobs: int, seekers: int, queries: int) -> dict[str, Any]:
+    return asyncio.run(run(cfg, jobs, seekers, queries, seed=11))
