@@ -14,6 +14,7 @@ import orjson
 
 from topics.catalog import Topic
 from topics.fields import EntityId, Timestamp
+from topics.seekers import PERSONAL_FIELDS
 
 # An occurred_at before this is a broken clock upstream, not history.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -154,7 +155,8 @@ def _explain(err: msgspec.ValidationError, raw: bytes, prefix: str) -> str:
     what, path = match["what"], match["path"] or ""
     where = (prefix + path).lstrip(".") or "message"
     what = what[0].lower() + what[1:]
-    shown = _value_at(raw, path)
+    # A reason must not repeat personal information (phone, name) in full.
+    shown = None if where.rsplit(".", 1)[-1] in PERSONAL_FIELDS else _value_at(raw, path)
     return f"{where}: {what}" + (f", got {shown}" if shown is not None else "")
 
 

@@ -9,7 +9,9 @@ from topics.fields import MAX_LIST, EntityId, Point, Tags, Text, TimeRange, Trav
 
 Occupations = Annotated[list[Text], Meta(min_length=1, max_length=MAX_LIST)]
 Availability = Annotated[list[TimeRange], Meta(max_length=MAX_LIST)]
-# Personal information: kept in the seeker's state, shown only masked.
+# Personal information: kept in the seeker's state, shown only masked
+# (processors.privacy), never repeated in a rejection reason.
+PERSONAL_FIELDS = frozenset({"phone", "name"})
 Phone = Annotated[str, Meta(min_length=3, max_length=32)]
 Name = Annotated[str, Meta(min_length=1, max_length=64)]
 

@@ -195,3 +195,10 @@ def test_any_field_replaced_by_any_json_never_raises(
     assert isinstance(result, Event | Rejection)
     if isinstance(result, Rejection):
         assert result.reason and "\n" not in result.reason
+
+
+def test_a_reason_never_repeats_a_phone_number_or_a_name() -> None:
+    seeker = factory.seeker_registered("S1", phone="1381234567812345678901234567890123")
+    assert "13812345678" not in reason(SEEKERS, seeker)
+    nameless = factory.seeker_registered("S1", name="张" * 65)
+    assert "张张" not in reason(SEEKERS, nameless)
