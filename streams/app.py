@@ -16,7 +16,8 @@ from redis.asyncio import Redis
 
 from ops.settings import settings
 from processors.ledger import Rules
-from streams import circle_views
+from streams import circle_views, coverage_views
+from streams.coverage import LiveCoverage
 from streams.pipeline import Pipeline
 from streams.store import Store
 from topics.catalog import DEADLETTER, INPUT_TOPICS
@@ -94,6 +95,7 @@ async def metrics(web: Any, request: Any) -> Any:
 
 
 circle_views.register(app, store.redis, cfg.travel_model())
+coverage_views.register(app, LiveCoverage(store.redis, cfg.travel_model()))
 
 
 def run_worker() -> None:

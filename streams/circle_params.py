@@ -1,4 +1,4 @@
-"""The query parameters of GET /circle/jobs and GET /circle/markets: a query, or why not.
+"""The query parameters of GET /circle/jobs, /circle/markets and /circle/gaps: a query, or why not.
 
 Pure: the view hands over the parameters as (name, value) pairs, repeats
 included, and gets back a query or a BadParameter whose reason is one line a
@@ -19,6 +19,8 @@ from topics.markets import MarketKind
 MAX_MINUTES = 120.0
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 20
+MAX_GAPS = 50
+DEFAULT_GAPS = 5
 KINDS: tuple[MarketKind, ...] = get_args(MarketKind)
 # A bad value is quoted back this far, so a pasted essay does not make a long reply.
 SHOWN_CHARS = 40
@@ -29,12 +31,31 @@ class BadParameter:
     reason: str
 
 
+@dataclass(frozen=True)
+class Box:
+    """A box of latitudes and longitudes, edges included; it does not cross the antimeridian."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+    def holds(self, lat: float, lon: float) -> bool:
+        return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+
+@dataclass(frozen=True)
+class GapsQuery:
+    k: int = DEFAULT_GAPS
+    box: Box | None = None  # only the seekers at home in it count
+
+
 Pairs = Iterable[tuple[str, str]]
 Parser = Callable[[str, str], Any]
 
 
 def job_query(pairs: Pairs, circle_minutes: float) -> JobQuery | BadParameter:
-    given = _given(pairs, JOB_PARSERS, circle_minutes)
+    given = _given(pairs, JOB_PARSERS, REQUIRED, _page_defaults(circle_minutes))
     if isinstance(given, BadParameter):
         return given
     start, end = given.get("shift_start"), given.get("shift_end")
@@ -54,7 +75,7 @@ def job_query(pairs: Pairs, circle_minutes: float) -> JobQuery | BadParameter:
 
 
 def place_query(pairs: Pairs, circle_minutes: float) -> PlaceQuery | BadParameter:
-    given = _given(pairs, PLACE_PARSERS, circle_minutes)
+    given = _given(pairs, PLACE_PARSERS, REQUIRED, _page_defaults(circle_minutes))
     if isinstance(given, BadParameter):
         return given
     return PlaceQuery(
@@ -62,12 +83,26 @@ def place_query(pairs: Pairs, circle_minutes: float) -> PlaceQuery | BadParamete
     )
 
 
+def gaps_query(pairs: Pairs) -> GapsQuery | BadParameter:
+    given = _given(pairs, GAPS_PARSERS, {}, {})
+    if isinstance(given, BadParameter):
+        return given
+    return GapsQuery(given.get("k", DEFAULT_GAPS), given.get("bbox"))
+
+
+def _page_defaults(circle_minutes: float) -> dict[str, Any]:
+    return {"minutes": circle_minutes, "offset": 0, "limit": DEFAULT_LIMIT}
+
+
 def _circle(given: Mapping[str, Any]) -> Circle:
     return Circle(given["lat"], given["lon"], given["mode"], given["minutes"])
 
 
 def _given(
-    pairs: Pairs, parsers: Mapping[str, Parser], circle_minutes: float
+    pairs: Pairs,
+    parsers: Mapping[str, Parser],
+    required: Mapping[str, str],
+    defaults: Mapping[str, Any],
 ) -> dict[str, Any] | BadParameter:
     """Every parameter parsed, with the defaults of those left out; or the first problem."""
     given: dict[str, Any] = {}
@@ -82,10 +117,10 @@ def _given(
         if isinstance(value, BadParameter):
             return value
         given[name] = value
-    for name, hint in REQUIRED.items():
+    for name, hint in required.items():
         if name not in given:
             return BadParameter(f"{name} is missing: {hint}")
-    return {"minutes": circle_minutes, "offset": 0, "limit": DEFAULT_LIMIT, **given}
+    return {**defaults, **given}
 
 
 def _shown(raw: str) -> str:
@@ -159,6 +194,29 @@ def _limit(name: str, raw: str) -> int | BadParameter:
     return value
 
 
+def _k(name: str, raw: str) -> int | BadParameter:
+    value = _whole(name, raw)
+    if isinstance(value, int) and not 1 <= value <= MAX_GAPS:
+        return BadParameter(f"{name} {value} must be 1..{MAX_GAPS}")
+    return value
+
+
+def _box(name: str, raw: str) -> Box | BadParameter:
+    parts = raw.split(",")
+    if len(parts) != 4:
+        return BadParameter(f"{name} {_shown(raw)} is not four numbers: south,west,north,east")
+    corners = []
+    for part, check in zip(parts, (_latitude, _longitude, _latitude, _longitude), strict=True):
+        value = check(name, part)
+        if isinstance(value, BadParameter):
+            return value
+        corners.append(value)
+    box = Box(*corners)
+    if box.south > box.north or box.west > box.east:
+        return BadParameter(f"{name} {_shown(raw)} has south above north or west beyond east")
+    return box
+
+
 def _occupation(name: str, raw: str) -> str | BadParameter:
     if not raw.strip():
         return BadParameter(f"{name} is empty: give one such as 装卸搬运工, or leave it out")
@@ -209,3 +267,4 @@ JOB_PARSERS: dict[str, Parser] = {
     **PAGE_PARSERS,
 }
 PLACE_PARSERS: dict[str, Parser] = {**CIRCLE_PARSERS, "kind": _kind, **PAGE_PARSERS}
+GAPS_PARSERS: dict[str, Parser] = {"k": _k, "bbox": _box}

@@ -17,6 +17,8 @@ GEO_STATIONS = f"{PREFIX}:geo:stations"  # gig stations (零工驿站)
 DUE_JOBS = f"{PREFIX}:due:jobs"  # open job -> when its expiry or shift end closes it (ms)
 DUE_CHECKINS = f"{PREFIX}:due:checkins"  # present seeker -> available_until (ms)
 DUE_PENDING = f"{PREFIX}:due:pending"  # "kind:id" -> when its waiting events give up (ms)
+# The circle-relevant view of every job, seeker and place write, in order (streams.changes).
+CHANGES = f"{PREFIX}:changes"
 
 
 def state(ref: Ref) -> str:

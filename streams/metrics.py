@@ -1,6 +1,6 @@
 """Prometheus metrics of the pipeline; labels are bounded (topics, outcomes), never ids."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS = Counter(
     "gigstream_events_total",
@@ -25,4 +25,21 @@ INTERNAL_ERRORS = Counter(
     "gigstream_internal_errors_total",
     "Messages dead-lettered because processing them raised (a bug to fix).",
     ["topic"],
+)
+# The circle's coverage, from the live coverage of the worker (streams.coverage).
+# Per district at most: H3 cells would be labels without bound.
+CIRCLE_SEEKERS = Gauge("gigstream_circle_seekers", "Active seekers, city-wide.")
+CIRCLE_COVERED = Gauge(
+    "gigstream_circle_covered_seekers",
+    "Active seekers with an open job of their occupations (work), a market or station (place),"
+    " or both within the circle by their travel mode, city-wide.",
+    ["for"],
+)
+CIRCLE_DISTRICT_SEEKERS = Gauge(
+    "gigstream_circle_district_seekers", "Active seekers by district of home.", ["district"]
+)
+CIRCLE_DISTRICT_COVERED = Gauge(
+    "gigstream_circle_district_covered_seekers",
+    "gigstream_circle_covered_seekers by district of home.",
+    ["district", "for"],
 )

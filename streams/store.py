@@ -40,7 +40,7 @@ from processors.ledger import (
     refs_of,
     unloaded_refs,
 )
-from streams import keys
+from streams import changes, keys
 from streams.metrics import CONFLICTS
 from topics.catalog import BY_NAME
 from topics.envelope import Event, Limits, decode
@@ -68,11 +68,16 @@ VERSION = "_v"
 # Contention between a handful of agents settles in a few attempts; far more
 # means a bug, and the pipeline then isolates the batch message by message.
 MAX_ATTEMPTS = 50
+# With a change feed (KEYS[3]) and its entry's fields after the member's
+# (ARGV[3] MAXLEN, ARGV[4] the id field, ARGV[5..] the rest), each drop is told there too.
 SWEEP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, member in ipairs(due) do
   redis.call('ZREM', KEYS[1], member)
   redis.call('ZREM', KEYS[2], member)
+  if KEYS[3] then
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', ARGV[4], member, unpack(ARGV, 5))
+  end
 end
 return #due
 """
@@ -112,11 +117,18 @@ class Store:
         raise RuntimeError(f"state kept changing under the batch ({MAX_ATTEMPTS} attempts)")
 
     async def sweep_expired(self, now_ms: int, limit: int = 1000) -> int:
-        """Drop jobs and check-ins whose deadline passed from the geo indexes."""
-        swept = 0
-        for due, geo in ((keys.DUE_JOBS, keys.GEO_JOBS), (keys.DUE_CHECKINS, keys.GEO_CHECKINS)):
-            swept += int(await self._sweep_due(keys=[due, geo], args=[now_ms, limit]))
-        return swept
+        """Drop jobs and check-ins whose deadline passed from the geo indexes.
+
+        A dropped job goes from the circle's coverage too; check-ins never count there.
+        """
+        feed = [changes.MAXLEN, changes.ID, *changes.swept_job()]
+        swept = int(
+            await self._sweep_due(
+                keys=[keys.DUE_JOBS, keys.GEO_JOBS, keys.CHANGES], args=[now_ms, limit, *feed]
+            )
+        )
+        checkins_due = [keys.DUE_CHECKINS, keys.GEO_CHECKINS]
+        return swept + int(await self._sweep_due(keys=checkins_due, args=[now_ms, limit]))
 
     async def expired_pending(self, now_ms: int) -> list[tuple[Ref, dict[str, Origin]]]:
         """Referents still missing when their first waiting event's wait ran out."""
@@ -246,6 +258,10 @@ class Plan:
     def set(self, key: str, value: str, ex: int) -> None:
         self.commands.append(["SET", key, value, "EX", str(ex)])
 
+    def xadd(self, key: str, fields: dict[str, str], maxlen: int) -> None:
+        pairs = (x for item in fields.items() for x in item)
+        self.commands.append(["XADD", key, "MAXLEN", "~", str(maxlen), "*", *pairs])
+
 
 def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
     return dict(zip(flat[::2], flat[1::2], strict=True))
@@ -273,6 +289,7 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int) -> None:
         _index_job(tx, ref.id, state, now_ms)
     elif ref.kind == SEEKER:
         _place(tx, keys.GEO_SEEKERS, ref.id, state.profile.home, seekers.is_active(state))
+        _tell(tx, changes.seeker_change(ref.id, state))
     elif ref.kind == CHECKIN:
         present = checkins.is_present(state, now_ms)
         _place(tx, keys.GEO_CHECKINS, ref.id, state.place, present)
@@ -287,6 +304,7 @@ def _index_job(tx: Plan, job_id: str, state: jobs.JobState, now_ms: int) -> None
     is_open = jobs.is_open(state, now_ms)
     _place(tx, keys.GEO_JOBS, job_id, state.job.location, is_open)
     _due(tx, keys.DUE_JOBS, job_id, jobs.deadline_ms(state), is_open)
+    _tell(tx, changes.job_change(job_id, state, now_ms))
 
 
 def _index_market(tx: Plan, market_id: str, state: markets.MarketState) -> None:
@@ -294,6 +312,7 @@ def _index_market(tx: Plan, market_id: str, state: markets.MarketState) -> None:
     is_station = state.market.kind == "station"
     _place(tx, keys.GEO_STATIONS, market_id, state.market.location, active and is_station)
     _place(tx, keys.GEO_MARKETS, market_id, state.market.location, active and not is_station)
+    _tell(tx, changes.place_change(market_id, state))
 
 
 def _index_application(tx: Plan, application_id: str, state: applications.ApplicationState) -> None:
@@ -302,6 +321,10 @@ def _index_application(tx: Plan, application_id: str, state: applications.Applic
         tx.srem(key, application_id)
     else:
         tx.sadd(key, application_id)
+
+
+def _tell(tx: Plan, change: dict[str, str]) -> None:
+    tx.xadd(keys.CHANGES, change, changes.MAXLEN)
 
 
 def _place(tx: Plan, geo: str, member: str, point: Any, present: bool) -> None:

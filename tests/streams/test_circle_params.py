@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from processors.nearby import Circle, JobQuery, PlaceQuery, ShiftWindow
-from streams.circle_params import BadParameter, job_query, place_query
+from streams.circle_params import BadParameter, Box, GapsQuery, gaps_query, job_query, place_query
 
 AT = [("lat", "32.2"), ("lon", "119.45"), ("mode", "walk")]
 CST = timezone(timedelta(hours=8))
@@ -144,3 +144,36 @@ def test_a_long_bad_value_is_quoted_back_cut_short_on_one_line() -> None:
     refused = jobs(("occupation", "普工"), base=[("lat", "1\n" * 500), *AT[1:]])
     assert isinstance(refused, BadParameter)
     assert refused.reason == "lat '" + "1\\n" * 20 + "…' is not a number"
+
+
+def test_gaps_take_five_picks_over_the_whole_city_by_default() -> None:
+    assert gaps_query([]) == GapsQuery(5, None)
+
+
+def test_gaps_read_k_and_a_box() -> None:
+    query = gaps_query([("k", "50"), ("bbox", "32.1,119.3,32.3,119.6")])
+    assert query == GapsQuery(50, Box(32.1, 119.3, 32.3, 119.6))
+    assert isinstance(query, GapsQuery) and query.box is not None
+    assert query.box.holds(32.1, 119.6) and not query.box.holds(32.31, 119.4)
+
+
+@pytest.mark.parametrize(
+    ("pairs", "reason"),
+    [
+        ([("k", "0")], "k 0 must be 1..50"),
+        ([("k", "51")], "k 51 must be 1..50"),
+        ([("k", "two")], "k 'two' is not a whole number"),
+        ([("k", "5"), ("k", "6")], "k is given more than once; give it once"),
+        ([("bbox", "32,119,33")], "bbox '32,119,33' is not four numbers: south,west,north,east"),
+        ([("bbox", "32,119,95,120")], "bbox 95.0 is outside -85.05112878..85.05112878"),
+        (
+            [("bbox", "33,119,32,120")],
+            "bbox '33,119,32,120' has south above north or west beyond east",
+        ),
+        ([("top", "5")], "unknown parameter 'top'; the parameters are k, bbox"),
+    ],
+)
+def test_a_bad_gaps_parameter_says_what_to_change(
+    pairs: list[tuple[str, str]], reason: str
+) -> None:
+    assert gaps_query(pairs) == BadParameter(reason)
