@@ -187,18 +187,16 @@ def _offset(name: str, raw: str) -> int | BadParameter:
     return value
 
 
-def _limit(name: str, raw: str) -> int | BadParameter:
-    value = _whole(name, raw)
-    if isinstance(value, int) and not 1 <= value <= MAX_LIMIT:
-        return BadParameter(f"{name} {value} must be 1..{MAX_LIMIT}")
-    return value
+def _one_to(most: int) -> Parser:
+    """A parser of a whole number from 1 to `most`."""
 
+    def parse(name: str, raw: str) -> int | BadParameter:
+        value = _whole(name, raw)
+        if isinstance(value, int) and not 1 <= value <= most:
+            return BadParameter(f"{name} {value} must be 1..{most}")
+        return value
 
-def _k(name: str, raw: str) -> int | BadParameter:
-    value = _whole(name, raw)
-    if isinstance(value, int) and not 1 <= value <= MAX_GAPS:
-        return BadParameter(f"{name} {value} must be 1..{MAX_GAPS}")
-    return value
+    return parse
 
 
 def _box(name: str, raw: str) -> Box | BadParameter:
@@ -257,7 +255,7 @@ CIRCLE_PARSERS: dict[str, Parser] = {
     "mode": _mode,
     "minutes": _minutes,
 }
-PAGE_PARSERS: dict[str, Parser] = {"offset": _offset, "limit": _limit}
+PAGE_PARSERS: dict[str, Parser] = {"offset": _offset, "limit": _one_to(MAX_LIMIT)}
 JOB_PARSERS: dict[str, Parser] = {
     **CIRCLE_PARSERS,
     "occupation": _occupation,
@@ -267,4 +265,4 @@ JOB_PARSERS: dict[str, Parser] = {
     **PAGE_PARSERS,
 }
 PLACE_PARSERS: dict[str, Parser] = {**CIRCLE_PARSERS, "kind": _kind, **PAGE_PARSERS}
-GAPS_PARSERS: dict[str, Parser] = {"k": _k, "bbox": _box}
+GAPS_PARSERS: dict[str, Parser] = {"k": _one_to(MAX_GAPS), "bbox": _box}

@@ -7,6 +7,7 @@ topic first, so the worker sees exactly the events this session publishes.
 """
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ops import stack
 from ops.settings import Settings
 from topics.catalog import BY_NAME, DEADLETTER, INPUT_TOPICS
+from topics.fields import Point
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 60.0
@@ -51,6 +53,32 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+Region = tuple[tuple[float, float], tuple[float, float]]
+
+
+def is_clear(db: redis.Redis, centre: Point, indexes: tuple[str, ...], clear_km: float) -> bool:
+    """Nothing of any of the indexes lies within clear_km of the centre."""
+    return not any(
+        db.geosearch(
+            index, longitude=centre.lon, latitude=centre.lat, radius=clear_km, unit="km", count=1
+        )
+        for index in indexes
+    )
+
+
+def clear_spot(
+    db: redis.Redis, seed: str, region: Region, indexes: tuple[str, ...], clear_km: float
+) -> Point:
+    """A random clear point of the region: a test city there sees no other test's data."""
+    rng = random.Random(seed)
+    (south, north), (west, east) = region
+    for _ in range(100):
+        centre = Point(rng.uniform(south, north), rng.uniform(west, east))
+        if is_clear(db, centre, indexes, clear_km):
+            return centre
+    raise AssertionError(f"no clear spot for a test city in {region}: flush Redis db 15")
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from processors.travel import MODES
 from streams import keys
 from streams.store import STATE, encode_state
 from tests import factory
-from tests.integration.conftest import Publisher, Worker, wait_for
+from tests.integration.conftest import Publisher, Worker, clear_spot, is_clear, wait_for
 from topics.fields import Point, TravelMode
 from topics.jobs import JobPosted
 
@@ -70,25 +70,6 @@ class City:
 def offset(origin: Point, north_km: float, east_km: float) -> Point:
     east_per_degree = KM_PER_DEGREE * math.cos(math.radians(origin.lat))
     return Point(origin.lat + north_km / KM_PER_DEGREE, origin.lon + east_km / east_per_degree)
-
-
-def is_clear(db: redis.Redis, centre: Point) -> bool:
-    return not any(
-        db.geosearch(
-            index, longitude=centre.lon, latitude=centre.lat, radius=CLEAR_KM, unit="km", count=1
-        )
-        for index in (keys.GEO_JOBS, *PLACE_INDEXES)
-    )
-
-
-def clear_spot(db: redis.Redis, run: str) -> Point:
-    rng = random.Random(f"{SEED}:{run}")
-    (south, north), (west, east) = REGION
-    for _ in range(100):
-        centre = Point(rng.uniform(south, north), rng.uniform(west, east))
-        if is_clear(db, centre):
-            return centre
-    raise AssertionError("no clear spot for a test city in the region: flush Redis db 15")
 
 
 def edge_east(job: Point, mode: TravelMode, minutes: float) -> tuple[Point, Point]:
@@ -203,7 +184,11 @@ def recorded(db: redis.Redis, kind: str, ids: list[str], name: str) -> bool:
 def city(producer: KafkaProducer, worker: Worker, db: redis.Redis) -> Iterator[tuple[City, Edges]]:
     run = uuid.uuid4().hex[:8]
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
-    town = City(run, clear_spot(db, run), start)
+    town = City(
+        run,
+        clear_spot(db, f"{SEED}:{run}", REGION, (keys.GEO_JOBS, *PLACE_INDEXES), CLEAR_KM),
+        start,
+    )
     events, edges = build(random.Random(SEED), town)
     publish = Publisher(producer)
     for topic, event in events:
@@ -220,7 +205,10 @@ def city(producer: KafkaProducer, worker: Worker, db: redis.Redis) -> Iterator[t
         publish.event("gig.jobs", factory.job_closed(job_id, 2))
     for market_id in town.places:
         publish.event("gig.markets", factory.market_removed(market_id, 2))
-    wait_for(lambda: is_clear(db, town.centre), "the test city cleared away")
+    wait_for(
+        lambda: is_clear(db, town.centre, (keys.GEO_JOBS, *PLACE_INDEXES), CLEAR_KM),
+        "the test city cleared away",
+    )
 
 
 def get(worker: Worker, path: str, query: str) -> tuple[int, str, Any]:

@@ -44,7 +44,7 @@ from processors.travel import MODES
 from streams import keys
 from streams.coverage import LiveCoverage
 from tests import factory
-from tests.integration.conftest import DEADLINE_S, Publisher, Worker, wait_for
+from tests.integration.conftest import DEADLINE_S, Publisher, Worker, clear_spot, is_clear, wait_for
 from tests.integration.test_circle import MODEL, offset
 from tests.processors.test_circle import brute_force_greedy
 from topics.fields import Point, TravelMode
@@ -142,25 +142,6 @@ class Town:
         self.publish.event(topic, event)
 
 
-def is_clear(db: redis.Redis, centre: Point) -> bool:
-    return not any(
-        db.geosearch(
-            index, longitude=centre.lon, latitude=centre.lat, radius=CLEAR_KM, unit="km", count=1
-        )
-        for index in INDEXES
-    )
-
-
-def clear_spot(db: redis.Redis, run: str) -> Point:
-    rng = random.Random(f"{SEED}:{run}")
-    (south, north), (west, east) = REGION
-    for _ in range(100):
-        centre = Point(rng.uniform(south, north), rng.uniform(west, east))
-        if is_clear(db, centre):
-            return centre
-    raise AssertionError("no clear spot for a test town in the region: flush Redis db 15")
-
-
 def get(worker: Worker, path: str, query: str = "") -> tuple[int, Any]:
     try:
         with urllib.request.urlopen(f"{worker.url}{path}?{query}", timeout=30) as response:
@@ -230,14 +211,16 @@ def town(producer: KafkaProducer, worker: Worker, db: redis.Redis) -> Iterator[T
     run = uuid.uuid4().hex[:8]
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
     shift = {"start": start.isoformat(), "end": (start + timedelta(hours=8)).isoformat()}
-    built = Town(run, clear_spot(db, run), Publisher(producer), shift)
+    built = Town(
+        run, clear_spot(db, f"{SEED}:{run}", REGION, INDEXES, CLEAR_KM), Publisher(producer), shift
+    )
     rng = random.Random(SEED)
     build(rng, built)
     wait_for(lambda: serves(worker, built), "the town's first coverage served")
     change(rng, built)
     yield built
     built.clear_away(2)
-    wait_for(lambda: is_clear(db, built.centre), "the test town cleared away")
+    wait_for(lambda: is_clear(db, built.centre, INDEXES, CLEAR_KM), "the test town cleared away")
 
 
 def test_live_coverage_of_the_towns_cells_equals_a_recompute_after_closes_and_withdrawals(
