@@ -23,7 +23,7 @@ from processors.nearby import (
 )
 from processors.travel import TravelModel
 from streams import keys
-from streams.store import STATE, decode_state
+from streams.store import read_states
 from topics.markets import MarketKind
 
 # Redis measures on a sphere 0.028% larger than the travel model's and stores a
@@ -77,10 +77,4 @@ async def _candidates(
 
 
 async def _states(redis: Redis, kind: str, ids: list[str]) -> list[Any]:
-    """The current state of each entity, read in one round trip; one gone meanwhile is left out."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for entity_id in ids:
-            pipe.hget(keys.state(Ref(kind, entity_id)), STATE)
-        blobs = await pipe.execute()
-    field = STATE.encode()
-    return [decode_state(kind, {field: blob}) for blob in blobs if blob is not None]
+    return [state for _, state in await read_states(redis, [Ref(kind, i) for i in ids])]

@@ -33,7 +33,7 @@ from streams.metrics import (
     CIRCLE_DISTRICT_SEEKERS,
     CIRCLE_SEEKERS,
 )
-from streams.store import STATE, decode_state
+from streams.store import read_states
 
 # States read per round trip while building: large enough to amortise the trip,
 # small enough not to hold Redis or the worker's event loop for long.
@@ -119,18 +119,8 @@ class LiveCoverage:
         """
         members = [member for index in indexes for member in await _members(self._redis, index)]
         refs = [Ref(kind, member.decode()) for member in members]
-        field = STATE.encode()
         for start in range(0, len(refs), CHUNK):
-            chunk = refs[start : start + CHUNK]
-            async with self._redis.pipeline(transaction=False) as pipe:
-                for ref in chunk:
-                    pipe.hget(keys.state(ref), STATE)
-                blobs = await pipe.execute()
-            yield [
-                (ref, decode_state(kind, {field: blob}))
-                for ref, blob in zip(chunk, blobs, strict=True)
-                if blob is not None
-            ]
+            yield await read_states(self._redis, refs[start : start + CHUNK])
 
 
 def _site(uncovered: list[SeekerSpot], model: TravelModel, k: int) -> list[Gap]:
