@@ -29,21 +29,19 @@ import orjson
 import redis
 from aiokafka import AIOKafkaConsumer
 from aiokafka import TopicPartition as AioPartition
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.structs import OffsetAndMetadata
+from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench import circle
 from ops import stack
+from ops.offsets import Offsets, commit_group, input_end_offsets
 from ops.settings import Settings
 from ops.simulator.feed import Feed
-from topics.catalog import INPUT_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
 README = ROOT / "README.md"
 BENCH_REDIS_DB = 13
-Offsets = dict[TopicPartition, int]
 
 
 def main() -> None:
@@ -80,7 +78,7 @@ def main() -> None:
 
 def publish(cfg: Settings, count: int, seed: int) -> tuple[Offsets, Offsets]:
     """Publishes the feed; returns the input topics' offsets before and after."""
-    start = end_offsets(cfg)
+    start = input_end_offsets(cfg.kafka_bootstrap)
     producer = KafkaProducer(
         bootstrap_servers=cfg.kafka_bootstrap, linger_ms=50, batch_size=512 * 1024, acks=1
     )
@@ -88,20 +86,7 @@ def publish(cfg: Settings, count: int, seed: int) -> tuple[Offsets, Offsets]:
         producer.send(message.topic, key=message.key, value=message.value)
     producer.flush()
     producer.close()
-    return start, end_offsets(cfg)
-
-
-def end_offsets(cfg: Settings) -> Offsets:
-    consumer = KafkaConsumer(bootstrap_servers=cfg.kafka_bootstrap)
-    try:
-        partitions = [
-            TopicPartition(topic.name, p)
-            for topic in INPUT_TOPICS
-            for p in consumer.partitions_for_topic(topic.name) or ()
-        ]
-        return dict(consumer.end_offsets(partitions))
-    finally:
-        consumer.close()
+    return start, input_end_offsets(cfg.kafka_bootstrap)
 
 
 async def raw_limit(cfg: Settings, start: Offsets, end: Offsets) -> dict[str, Any]:
@@ -140,7 +125,7 @@ async def raw_limit(cfg: Settings, start: Offsets, end: Offsets) -> dict[str, An
 
 def run_worker(cfg: Settings, start: Offsets, count: int) -> dict[str, Any]:
     group = f"gigstream-bench-{uuid.uuid4().hex[:8]}"
-    commit_group_at(cfg, group, start)
+    commit_group(cfg.kafka_bootstrap, group, start)
     redis_url = cfg.redis_url.rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
     db = redis.Redis.from_url(redis_url)
     db.flushdb()
@@ -186,16 +171,6 @@ def run_worker(cfg: Settings, start: Offsets, count: int) -> dict[str, Any]:
         "redis_keys": entities,
         "redis_bytes_per_key": round(memory / max(entities, 1)),
     }
-
-
-def commit_group_at(cfg: Settings, group: str, offsets: Offsets) -> None:
-    consumer = KafkaConsumer(
-        bootstrap_servers=cfg.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    try:
-        consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
-    finally:
-        consumer.close()
 
 
 def metrics(url: str) -> list[Any]:

@@ -23,12 +23,12 @@ import orjson
 import pytest
 import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.structs import OffsetAndMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
 from ops import stack
+from ops.offsets import commit_group, input_end_offsets
 from ops.settings import Settings
-from topics.catalog import BY_NAME, DEADLETTER, INPUT_TOPICS
+from topics.catalog import BY_NAME, DEADLETTER
 from topics.fields import Point
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,17 +119,7 @@ def db(worker_env: dict[str, str]) -> redis.Redis:
 
 
 def start_group_at_end(bootstrap: str, group: str) -> None:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
-    try:
-        partitions = [
-            TopicPartition(topic.name, p)
-            for topic in INPUT_TOPICS
-            for p in consumer.partitions_for_topic(topic.name) or ()
-        ]
-        ends = consumer.end_offsets(partitions)
-        consumer.commit({tp: OffsetAndMetadata(end, "", -1) for tp, end in ends.items()})
-    finally:
-        consumer.close()
+    commit_group(bootstrap, group, input_end_offsets(bootstrap))
 
 
 @dataclass

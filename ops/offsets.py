@@ -1,0 +1,33 @@
+"""Where a consumer group starts: the input topics' end offsets, and committing a group there.
+
+A worker of a fresh group then sees exactly the events published after that
+point (the test harness and the benchmark each start one so).
+"""
+
+from kafka import KafkaConsumer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from topics.catalog import INPUT_TOPICS
+
+Offsets = dict[TopicPartition, int]
+
+
+def input_end_offsets(bootstrap: str) -> Offsets:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [
+            TopicPartition(topic.name, p)
+            for topic in INPUT_TOPICS
+            for p in consumer.partitions_for_topic(topic.name) or ()
+        ]
+        return dict(consumer.end_offsets(partitions))
+    finally:
+        consumer.close()
+
+
+def commit_group(bootstrap: str, group: str, offsets: Offsets) -> None:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        consumer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in offsets.items()})
+    finally:
+        consumer.close()
