@@ -58,7 +58,7 @@ async def send_deadletter(key: bytes | None, value: bytes) -> Any:
     return await deadletters.send(key=key, value=value)
 
 
-pipeline = Pipeline(store, send_deadletter, store.limits)
+pipeline = Pipeline(store, send_deadletter)
 
 
 inputs = app.topic(

@@ -22,7 +22,7 @@ from streams.metrics import BATCH_SECONDS, EVENTS, INTERNAL_ERRORS, LATE_EVENTS
 from streams.store import Store
 from topics.catalog import BY_NAME
 from topics.deadletter import deadletter_record
-from topics.envelope import Limits, Rejection, decode
+from topics.envelope import Rejection, decode
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,9 @@ class Verdict(NamedTuple):
 
 
 class Pipeline:
-    def __init__(self, store: Store, send_deadletter: DeadletterSend, limits: Limits) -> None:
+    def __init__(self, store: Store, send_deadletter: DeadletterSend) -> None:
         self.store = store
         self.send_deadletter = send_deadletter
-        self.limits = limits
 
     async def process(self, messages: Sequence[Any]) -> None:
         """Messages of any input topics, each with topic, partition, offset, key and value."""
@@ -63,7 +62,7 @@ class Pipeline:
                     now_ms,
                 )
                 topic = BY_NAME[message.topic]
-                decoded = decode(topic, message.key, origin.raw, now, self.limits)
+                decoded = decode(topic, message.key, origin.raw, now, self.store.limits)
                 if isinstance(decoded, Rejection):
                     refused.append(Verdict(origin, Result(Outcome.REJECTED, decoded.reason)))
                 else:

@@ -44,7 +44,7 @@ async def pipeline(
     async def send(key: bytes | None, value: bytes) -> Any:
         return await kafka_producer.send(DEADLETTER.name, value, key=key)
 
-    yield Pipeline(store, send, LIMITS)
+    yield Pipeline(store, send)
     await redis.aclose()
 
 
