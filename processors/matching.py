@@ -1,0 +1,171 @@
+"""The matcher's scorer: whether a seeker and a job fit, how well (0–1), and why, in Chinese.
+
+A pair qualifies only if all of these hold:
+- the job's occupation is one of the seeker's;
+- the wage meets the seeker's floor (wages.comparable_margin says how units compare);
+- the shift overlaps one of the seeker's availability windows, or the seeker is
+  checked in now and still there when the shift starts (or now, if it has
+  started); a seeker who listed no windows did not restrict their hours;
+- the job lies inside the circle by the seeker's travel mode, measured from the
+  check-in place while checked in, else from home.
+
+The score is a weighted mean of four parts, each in 0..1: skills (the share of
+the job's skills the seeker has; a job asking none gives 1), travel (1 at the
+door, 0 at the circle's edge), wage (the margin over the floor, full at
+Weights.full_margin; 0.5 when there is no comparable floor) and soon (1 for a
+shift starting now, 0 at Weights.soon_horizon_h hours or later).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import NamedTuple
+
+from processors.nearby import ShiftWindow
+from processors.travel import TravelModel
+from processors.wages import wage_fit
+from topics.fields import Point, TravelMode
+from topics.jobs import JobPosted
+from topics.seekers import SeekerRegistered
+
+# China keeps one offset all year: local times in texts are Beijing time.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+MODE_WORDS: dict[TravelMode, str] = {
+    "walk": "步行",
+    "bike": "骑行",
+    "ebike": "骑电动车",
+    "transit": "乘公交",
+    "car": "驾车",
+}
+MAX_SKILLS_NAMED = 3
+
+
+@dataclass(frozen=True)
+class Weights:
+    skills: float = 0.3
+    travel: float = 0.3
+    wage: float = 0.2
+    soon: float = 0.2
+    # A wage this far above the floor (0.5 = 50%) earns the whole wage part.
+    full_margin: float = 0.5
+    # A shift starting this many hours ahead or later earns nothing for soonness.
+    soon_horizon_h: float = 72.0
+
+    def __post_init__(self) -> None:
+        parts = (self.skills, self.travel, self.wage, self.soon)
+        if min(parts) < 0 or sum(parts) <= 0:
+            raise ValueError(f"weights must be non-negative and not all zero: {parts}")
+        if self.full_margin <= 0 or self.soon_horizon_h <= 0:
+            raise ValueError("full_margin and soon_horizon_h must be positive")
+
+
+class SeekerNow(NamedTuple):
+    """A seeker as the matcher sees them now: the profile and where they are checked in, if."""
+
+    seeker_id: str
+    profile: SeekerRegistered
+    checked_in_at: Point | None = None
+    checked_in_until_ms: int | None = None
+
+
+class Match(NamedTuple):
+    job_id: str
+    seeker_id: str
+    score: float
+    travel_minutes: float
+    reasons: list[str]
+
+
+def match(
+    job_id: str,
+    job: JobPosted,
+    seeker: SeekerNow,
+    now_ms: int,
+    model: TravelModel,
+    weights: Weights,
+) -> Match | None:
+    """The pair's match, or None when it does not qualify; the caller checks the job is open."""
+    profile = seeker.profile
+    if job.occupation not in profile.occupations:
+        return None
+    fit = wage_fit(job.wage, profile.min_wage)
+    if fit is None:
+        return None
+    checked_in = _checked_in_at(seeker, now_ms)
+    if not _available(job, seeker, checked_in is not None, now_ms):
+        return None
+    origin = checked_in or profile.home
+    minutes = model.minutes(origin, job.location, profile.travel_mode)
+    if minutes > model.circle_minutes:
+        return None
+    shared = sorted(set(job.skills) & set(profile.skills))
+    parts = (
+        (weights.skills, len(shared) / len(set(job.skills)) if job.skills else 1.0),
+        (weights.travel, 1 - minutes / model.circle_minutes),
+        (weights.wage, 0.5 if fit.margin is None else min(1.0, fit.margin / weights.full_margin)),
+        (weights.soon, _soonness(job, now_ms, weights.soon_horizon_h)),
+    )
+    score = sum(w * part for w, part in parts) / sum(w for w, _ in parts)
+    reasons = [
+        _travel_reason(profile.travel_mode, minutes, checked_in is not None),
+        fit.reason,
+        *_skills_reason(shared),
+        _start_reason(job, now_ms),
+    ]
+    return Match(job_id, seeker.seeker_id, round(score, 4), round(minutes, 1), reasons)
+
+
+def ranked(matches: list[Match], *, by_seeker: bool) -> list[Match]:
+    """Best first; ties go to the shorter trip, then to the smaller id, so ranks are stable."""
+
+    def order(m: Match) -> tuple[float, float, str]:
+        return (-m.score, m.travel_minutes, m.seeker_id if by_seeker else m.job_id)
+
+    return sorted(matches, key=order)
+
+
+def _checked_in_at(seeker: SeekerNow, now_ms: int) -> Point | None:
+    until = seeker.checked_in_until_ms
+    if seeker.checked_in_at is None or until is None or until <= now_ms:
+        return None
+    return seeker.checked_in_at
+
+
+def _available(job: JobPosted, seeker: SeekerNow, checked_in: bool, now_ms: int) -> bool:
+    windows = seeker.profile.available
+    if not windows:
+        return True
+    if any(ShiftWindow(w.start, w.end).overlaps(job.shift) for w in windows):
+        return True
+    until = seeker.checked_in_until_ms
+    starts_ms = max(_ms(job.shift.start), now_ms)
+    return checked_in and until is not None and until > starts_ms
+
+
+def _soonness(job: JobPosted, now_ms: int, horizon_h: float) -> float:
+    hours = max(0, _ms(job.shift.start) - now_ms) / 3_600_000
+    return max(0.0, 1 - hours / horizon_h)
+
+
+def _travel_reason(mode: TravelMode, minutes: float, from_checkin: bool) -> str:
+    trip = f"{MODE_WORDS[mode]}约{max(1, round(minutes))}分钟"
+    return f"从签到处{trip}" if from_checkin else trip
+
+
+def _skills_reason(shared: list[str]) -> list[str]:
+    if not shared:
+        return []
+    return ["技能对口：" + "、".join(shared[:MAX_SKILLS_NAMED])]
+
+
+def _start_reason(job: JobPosted, now_ms: int) -> str:
+    if _ms(job.shift.start) <= now_ms:
+        return "已开工，可立即上岗"
+    start = job.shift.start.astimezone(CHINA)
+    today = datetime.fromtimestamp(now_ms / 1000, CHINA).date()
+    days = (start.date() - today).days
+    day = {0: "今天", 1: "明天", 2: "后天"}.get(days, f"{start.month}月{start.day}日")
+    return f"{day}{start:%H:%M}开工"
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
