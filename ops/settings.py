@@ -3,17 +3,23 @@
 The defaults run the whole system on one laptop against the local stack.
 """
 
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from processors.dispatch import DispatchRules
+from processors.matching import Weights
 from processors.travel import DEFAULT_SPEEDS, TravelModel
 from topics.fields import TravelMode
 
 DAY_SECONDS = 86_400
 _TRAVEL = TravelModel()
+_WEIGHTS = Weights()
+_DISPATCH = DispatchRules()
 
 
 class Settings(BaseSettings):
@@ -52,6 +58,22 @@ class Settings(BaseSettings):
     # every last-writer-wins comparison until that time comes.
     max_future_skew_s: int = Field(DAY_SECONDS, ge=0)
 
+    # The notification consumer (`gigstream notify`, consumer group "<app_id>-notify"):
+    # "log" writes one line per push (the demo), "webhook" POSTs it to notify_webhook_url.
+    notify_sender: Literal["log", "webhook"] = "log"
+    notify_webhook_url: str | None = None
+    notify_timeout_s: float = Field(5.0, gt=0)  # per request
+    # Retries after a failed attempt (connection error, timeout, 5xx, 429), each waiting
+    # twice as long as the one before; a push still not taken is held and tried again later.
+    notify_retries: int = Field(4, ge=0)
+    notify_backoff_s: float = Field(0.5, ge=0)
+    # Delivered markers outlive any plausible replay of gig.notifications (a lagging
+    # group, a restored offset), so no push is sent twice.
+    notify_delivered_ttl_s: int = Field(30 * DAY_SECONDS, ge=60)
+    # The longest wait for new records before the held pushes are looked at again.
+    notify_poll_s: float = Field(1.0, gt=0)
+    notify_metrics_port: int = 6067
+
     stack_dir: Path = Path(".stack")
     kafka_heap: str = "512m"
 
@@ -64,6 +86,48 @@ class Settings(BaseSettings):
     transit_kmh: float = Field(DEFAULT_SPEEDS["transit"], gt=0)
     car_kmh: float = Field(DEFAULT_SPEEDS["car"], gt=0)
     circle_minutes: float = Field(_TRAVEL.circle_minutes, gt=0)
+
+    @model_validator(mode="after")
+    def _webhook_has_url(self) -> Self:
+        if self.notify_sender == "webhook" and not self.notify_webhook_url:
+            raise ValueError("GIGSTREAM_NOTIFY_WEBHOOK_URL is required for the webhook sender")
+        return self
+
+    # Matching (processors.matching, processors.dispatch): the score's weights,
+    # how many matches each request sends, and the push dispatch's restraint.
+    match_weight_skills: float = Field(_WEIGHTS.skills, ge=0)
+    match_weight_travel: float = Field(_WEIGHTS.travel, ge=0)
+    match_weight_wage: float = Field(_WEIGHTS.wage, ge=0)
+    match_weight_soon: float = Field(_WEIGHTS.soon, ge=0)
+    match_top_seekers: int = Field(20, ge=1, le=1000)
+    match_top_jobs: int = Field(10, ge=1, le=1000)
+    push_per_position: int = Field(_DISPATCH.per_position, ge=1)
+    push_max_tiers: int = Field(_DISPATCH.max_tiers, ge=1)
+    push_tier_delay_s: float = Field(_DISPATCH.tier_delay_s, gt=0)
+    push_per_hour: int = Field(_DISPATCH.pushes_per_hour, ge=1)
+    # Beijing time; no push goes out from quiet_from until quiet_until.
+    push_quiet_from: time = _DISPATCH.quiet_from
+    push_quiet_until: time = _DISPATCH.quiet_until
+    push_channel: str = _DISPATCH.channel
+
+    def match_weights(self) -> Weights:
+        return Weights(
+            self.match_weight_skills,
+            self.match_weight_travel,
+            self.match_weight_wage,
+            self.match_weight_soon,
+        )
+
+    def dispatch_rules(self) -> DispatchRules:
+        return DispatchRules(
+            self.push_per_position,
+            self.push_max_tiers,
+            self.push_tier_delay_s,
+            self.push_per_hour,
+            self.push_quiet_from,
+            self.push_quiet_until,
+            self.push_channel,
+        )
 
     def travel_model(self) -> TravelModel:
         speeds: dict[TravelMode, float] = {

@@ -16,6 +16,7 @@ Weights.full_margin; 0.5 when there is no comparable floor) and soon (1 for a
 shift starting now, 0 at Weights.soon_horizon_h hours or later).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
@@ -90,7 +91,7 @@ def match(
     fit = wage_fit(job.wage, profile.min_wage)
     if fit is None:
         return None
-    checked_in = _checked_in_at(seeker, now_ms)
+    checked_in = checked_in_at(seeker, now_ms)
     if not _available(job, seeker, checked_in is not None, now_ms):
         return None
     origin = checked_in or profile.home
@@ -114,6 +115,36 @@ def match(
     return Match(job_id, seeker.seeker_id, round(score, 4), round(minutes, 1), reasons)
 
 
+def best_seekers(
+    job_id: str,
+    job: JobPosted,
+    candidates: Iterable[SeekerNow],
+    now_ms: int,
+    model: TravelModel,
+    weights: Weights,
+) -> list[Match]:
+    """The candidates who qualify for the job, best first."""
+    found = (match(job_id, job, seeker, now_ms, model, weights) for seeker in candidates)
+    return ranked([m for m in found if m is not None], by_seeker=True)
+
+
+def best_jobs(
+    seeker: SeekerNow,
+    candidates: Iterable[tuple[str, JobPosted]],
+    now_ms: int,
+    model: TravelModel,
+    weights: Weights,
+) -> list[Match]:
+    """The open jobs the seeker qualifies for, best first."""
+    found = (match(job_id, job, seeker, now_ms, model, weights) for job_id, job in candidates)
+    return ranked([m for m in found if m is not None], by_seeker=False)
+
+
+def origin(seeker: SeekerNow, now_ms: int) -> Point:
+    """Where the seeker's trips start now: the check-in place while checked in, else home."""
+    return checked_in_at(seeker, now_ms) or seeker.profile.home
+
+
 def ranked(matches: list[Match], *, by_seeker: bool) -> list[Match]:
     """Best first; ties go to the shorter trip, then to the smaller id, so ranks are stable."""
 
@@ -123,7 +154,8 @@ def ranked(matches: list[Match], *, by_seeker: bool) -> list[Match]:
     return sorted(matches, key=order)
 
 
-def _checked_in_at(seeker: SeekerNow, now_ms: int) -> Point | None:
+def checked_in_at(seeker: SeekerNow, now_ms: int) -> Point | None:
+    """Where the seeker is checked in now, or None when not (or no longer)."""
     until = seeker.checked_in_until_ms
     if seeker.checked_in_at is None or until is None or until <= now_ms:
         return None

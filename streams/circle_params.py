@@ -1,4 +1,4 @@
-"""The query parameters of GET /circle/jobs, /circle/markets and /circle/gaps: a query, or why not.
+"""Query parameters of the worker's HTTP views (circle, ranked lists): a query, or why not.
 
 Pure: the view hands over the parameters as (name, value) pairs, repeats
 included, and gets back a query or a BadParameter whose reason is one line a
@@ -88,6 +88,12 @@ def gaps_query(pairs: Pairs) -> GapsQuery | BadParameter:
     if isinstance(given, BadParameter):
         return given
     return GapsQuery(given.get("k", DEFAULT_GAPS), given.get("bbox"))
+
+
+def limit_query(pairs: Pairs, default: int) -> int | BadParameter:
+    """The one parameter of the ranked lists (/seekers/{id}/matches, /jobs/{id}/candidates)."""
+    given = _given(pairs, {"limit": _one_to(MAX_LIMIT)}, {}, {"limit": default})
+    return given if isinstance(given, BadParameter) else int(given["limit"])
 
 
 def _page_defaults(circle_minutes: float) -> dict[str, Any]:

@@ -36,7 +36,12 @@ PLACE_INDEXES: dict[MarketKind, str] = {"market": keys.GEO_MARKETS, "station": k
 
 def search_radius_km(model: TravelModel, circle: Circle) -> float:
     """A radius for GEOSEARCH that holds every point the travel model puts in the circle."""
-    return model.radius_km(circle.mode, circle.minutes) * (1 + RADIUS_PAD_RATIO) + RADIUS_PAD_KM
+    return padded_km(model.radius_km(circle.mode, circle.minutes))
+
+
+def padded_km(radius_km: float) -> float:
+    """A search radius that misses no point the travel model puts within radius_km."""
+    return radius_km * (1 + RADIUS_PAD_RATIO) + RADIUS_PAD_KM
 
 
 async def jobs_near(

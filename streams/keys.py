@@ -19,6 +19,19 @@ DUE_CHECKINS = f"{PREFIX}:due:checkins"  # present seeker -> available_until (ms
 DUE_PENDING = f"{PREFIX}:due:pending"  # "kind:id" -> when its waiting events give up (ms)
 # The circle-relevant view of every job, seeker and place write, in order (streams.changes).
 CHANGES = f"{PREFIX}:changes"
+# Jobs and seekers to match after a write that may change their matches (streams.requests).
+MATCH_REQUESTS = f"{PREFIX}:match:requests"
+DUE_TIERS = f"{PREFIX}:due:tiers"  # job -> when its next dispatch tier may go (ms)
+
+
+def jobs_of(occupation: str) -> str:
+    """Open jobs of one occupation at their location."""
+    return f"{PREFIX}:geo:jobs:{occupation}"
+
+
+def seekers_of(occupation: str, mode: str) -> str:
+    """Active seekers of one occupation and travel mode at home: one search radius per index."""
+    return f"{PREFIX}:geo:seekers:{occupation}:{mode}"
 
 
 def state(ref: Ref) -> str:
@@ -31,6 +44,26 @@ def pending(ref: Ref) -> str:
 
 def pending_member(ref: Ref) -> str:
     return f"{ref.kind}:{ref.id}"
+
+
+def dispatch(job_id: str) -> str:
+    """A job's dispatch: the tier reached so far."""
+    return f"{PREFIX}:dispatch:{job_id}"
+
+
+def pushed(job_id: str) -> str:
+    """The seekers a job was pushed to, each once."""
+    return f"{PREFIX}:pushed:{job_id}"
+
+
+def pushes(seeker_id: str) -> str:
+    """A seeker's recent pushes (job -> not_before, ms), for the hourly limit."""
+    return f"{PREFIX}:pushes:{seeker_id}"
+
+
+def decided(request_id: str) -> str:
+    """What one match request decided, so a redelivered request sends the same pushes again."""
+    return f"{PREFIX}:decided:{request_id}"
 
 
 def seen(event_id: str) -> str:

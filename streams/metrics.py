@@ -43,3 +43,18 @@ CIRCLE_DISTRICT_COVERED = Gauge(
     "gigstream_circle_covered_seekers by district of home.",
     ["district", "for"],
 )
+# The matcher (streams.matcher): requests handled, matches and pushes sent.
+MATCH_REQUESTS = Counter(
+    "gigstream_match_requests_total",
+    "Match requests handled, by kind (job, seeker) and outcome (done, stopped, failed).",
+    ["kind", "outcome"],
+)
+MATCHES_SENT = Counter("gigstream_matches_total", "match.found records sent to gig.matches.")
+PUSHES_SENT = Counter(
+    "gigstream_pushes_total", "notification.requested records sent to gig.notifications."
+)
+MATCH_SECONDS = Histogram(
+    "gigstream_match_seconds",
+    "Time to handle one match request: candidates, scores, dispatch, sends delivered.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)

@@ -15,6 +15,7 @@ Cluster would need the batch split by hash slot first.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,7 +41,7 @@ from processors.ledger import (
     refs_of,
     unloaded_refs,
 )
-from streams import changes, keys
+from streams import changes, keys, requests
 from streams.metrics import CONFLICTS
 from topics.catalog import BY_NAME
 from topics.envelope import Event, Limits, decode
@@ -65,18 +66,32 @@ for _, command in ipairs(plan[3]) do redis.call(unpack(command)) end
 return 1
 """
 VERSION = "_v"
+# The occupation indexes an entity is in (a JSON list), so that a later write
+# or the expiry sweep can take it out of exactly those.
+INDEXED = "_in"
 # Contention between a handful of agents settles in a few attempts; far more
 # means a bug, and the pipeline then isolates the batch message by message.
 MAX_ATTEMPTS = 50
-# With a change feed (KEYS[3]) and its entry's fields after the member's
-# (ARGV[3] MAXLEN, ARGV[4] the id field, ARGV[5..] the rest), each drop is told there too.
+# ARGV[3] names the state hashes' prefix when the members' occupation indexes
+# (listed in each hash's INDEXED field) must be left too, else ''. With a change
+# feed (KEYS[3]) and its entry's fields after the member's (ARGV[4] MAXLEN,
+# ARGV[5] the id field, ARGV[6..] the rest), each drop is told there too.
 SWEEP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, member in ipairs(due) do
   redis.call('ZREM', KEYS[1], member)
   redis.call('ZREM', KEYS[2], member)
+  if ARGV[3] ~= '' then
+    local key = ARGV[3] .. member
+    local indexed = redis.call('HGET', key, '_in')
+    if indexed then
+      for _, index in ipairs(cjson.decode(indexed)) do redis.call('ZREM', index, member) end
+      redis.call('HDEL', key, '_in')
+      redis.call('HINCRBY', key, '_v', 1)
+    end
+  end
   if KEYS[3] then
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[3], '*', ARGV[4], member, unpack(ARGV, 5))
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', ARGV[5], member, unpack(ARGV, 6))
   end
 end
 return #due
@@ -121,14 +136,16 @@ class Store:
 
         A dropped job goes from the circle's coverage too; check-ins never count there.
         """
+        job_prefix = keys.state(Ref(JOB, ""))
         feed = [changes.MAXLEN, changes.ID, *changes.swept_job()]
         swept = int(
             await self._sweep_due(
-                keys=[keys.DUE_JOBS, keys.GEO_JOBS, keys.CHANGES], args=[now_ms, limit, *feed]
+                keys=[keys.DUE_JOBS, keys.GEO_JOBS, keys.CHANGES],
+                args=[now_ms, limit, job_prefix, *feed],
             )
         )
         checkins_due = [keys.DUE_CHECKINS, keys.GEO_CHECKINS]
-        return swept + int(await self._sweep_due(keys=checkins_due, args=[now_ms, limit]))
+        return swept + int(await self._sweep_due(keys=checkins_due, args=[now_ms, limit, ""]))
 
     async def expired_pending(self, now_ms: int) -> list[tuple[Ref, dict[str, Origin]]]:
         """Referents still missing when their first waiting event's wait ran out."""
@@ -158,22 +175,24 @@ class Store:
     ) -> list[Applied] | None:
         """The batch applied, or None when another writer changed what it read."""
         world = World({}, {}, set())
-        versions: dict[str, str] = {}
+        loaded = Loaded({}, {})
         event_ids = [incoming.event.event_id for incoming in batch]
-        world.seen = await self._load(world, versions, refs, event_ids)
+        world.seen = await self._load(world, loaded, refs, event_ids)
         # Waiting events drained by this batch may touch entities it did not name.
         while refs := unloaded_refs(world):
-            await self._load(world, versions, refs, [])
+            await self._load(world, loaded, refs, [])
         applied = apply_batch(world, batch, self.rules)
         plan = Plan()
-        self._plan_writes(plan, world, versions, now_ms)
-        checks = [[key, version] for key, version in versions.items()]
+        self._plan_writes(plan, world, loaded, now_ms)
+        for request in requests.requests_of(applied):
+            plan.xadd(keys.MATCH_REQUESTS, request, requests.MAXLEN)
+        checks = [[key, version] for key, version in loaded.versions.items()]
         fresh = [keys.seen(event_id) for event_id in world.new_seen]
         done = await self._write_plan(args=[orjson.dumps([checks, fresh, plan.commands])])
         return applied if int(done) == 1 else None
 
     async def _load(
-        self, world: World, versions: dict[str, str], refs: set[Ref], event_ids: list[str]
+        self, world: World, loaded: "Loaded", refs: set[Ref], event_ids: list[str]
     ) -> set[str]:
         """Loads states and waiting events into the world; returns the event_ids seen."""
         order = list(refs)
@@ -183,8 +202,9 @@ class Store:
         for index, ref in enumerate(order):
             state = _pairs(reply[1 + 2 * index])
             waiting = _pairs(reply[2 + 2 * index])
-            versions[keys.state(ref)] = state.pop(VERSION.encode(), b"").decode()
-            versions[keys.pending(ref)] = waiting.pop(VERSION.encode(), b"").decode()
+            loaded.versions[keys.state(ref)] = state.pop(VERSION.encode(), b"").decode()
+            loaded.versions[keys.pending(ref)] = waiting.pop(VERSION.encode(), b"").decode()
+            loaded.indexed[ref] = orjson.loads(state.pop(INDEXED.encode(), b"[]"))
             world.states[ref] = decode_state(ref.kind, state) if state else None
             if waiting:
                 world.pending[ref] = [self._incoming(blob) for blob in waiting.values()]
@@ -199,14 +219,13 @@ class Store:
             raise ValueError(f"a waiting event no longer decodes: {event.reason}")
         return Incoming(event, origin)
 
-    def _plan_writes(
-        self, plan: "Plan", world: World, versions: dict[str, str], now_ms: int
-    ) -> None:
+    def _plan_writes(self, plan: "Plan", world: World, loaded: "Loaded", now_ms: int) -> None:
+        versions = loaded.versions
         for ref in world.changed:
             state = world.states[ref]
             key = keys.state(ref)
             plan.hset(key, {**encode_state(state), VERSION: _next(versions[key])})
-            write_index(plan, ref, state, now_ms)
+            write_index(plan, ref, state, now_ms, loaded.indexed.get(ref, []))
         for ref in world.pending_changed:
             self._plan_pending(plan, ref, world.pending.get(ref, []), versions)
         for event_id in world.new_seen:
@@ -224,6 +243,15 @@ class Store:
         plan.hset(key, {**blobs, VERSION: _next(versions[key])})
         oldest = min(i.origin.received_ms for i in waiting)
         plan.zadd(keys.DUE_PENDING, {keys.pending_member(ref): oldest + self.pending_ttl_ms})
+
+
+@dataclass
+class Loaded:
+    """What the read script returned besides the states: each hash's version, each
+    entity's occupation indexes."""
+
+    versions: dict[str, str]
+    indexed: dict[Ref, list[str]]
 
 
 class Plan:
@@ -297,13 +325,22 @@ async def read_states(redis: Redis, refs: Sequence[Ref]) -> list[tuple[Ref, Any]
     ]
 
 
-def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int) -> None:
-    """Keep the global indexes in step with one entity's new state."""
+def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[str] = ()) -> None:
+    """Keep the global indexes in step with one entity's new state.
+
+    indexed: the occupation indexes the entity was in before this write.
+    """
     if ref.kind == JOB:
         _index_job(tx, ref.id, state, now_ms)
+        _index_occupations(
+            tx, ref, state.job.location, occupation_indexes(ref, state, now_ms), indexed
+        )
     elif ref.kind == SEEKER:
         _place(tx, keys.GEO_SEEKERS, ref.id, state.profile.home, seekers.is_active(state))
         _tell(tx, changes.seeker_change(ref.id, state))
+        _index_occupations(
+            tx, ref, state.profile.home, occupation_indexes(ref, state, now_ms), indexed
+        )
     elif ref.kind == CHECKIN:
         present = checkins.is_present(state, now_ms)
         _place(tx, keys.GEO_CHECKINS, ref.id, state.place, present)
@@ -312,6 +349,30 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int) -> None:
         _index_market(tx, ref.id, state)
     elif ref.kind == APPLICATION:
         _index_application(tx, ref.id, state)
+
+
+def occupation_indexes(ref: Ref, state: Any, now_ms: int) -> list[str]:
+    """The per-occupation geo indexes an open job or an active seeker belongs in."""
+    if ref.kind == JOB:
+        return [keys.jobs_of(state.job.occupation)] if jobs.is_open(state, now_ms) else []
+    if ref.kind == SEEKER and seekers.is_active(state):
+        mode = state.profile.travel_mode
+        return [
+            keys.seekers_of(occupation, mode)
+            for occupation in dict.fromkeys(state.profile.occupations)
+        ]
+    return []
+
+
+def _index_occupations(
+    tx: Plan, ref: Ref, point: Any, now: list[str], before: Sequence[str]
+) -> None:
+    for index in set(before) - set(now):
+        tx.zrem(index, ref.id)
+    for index in now:
+        tx.geoadd(index, (point.lon, point.lat, ref.id))
+    if now or before:
+        tx.hset(keys.state(ref), {INDEXED: orjson.dumps(now).decode()})
 
 
 def _index_job(tx: Plan, job_id: str, state: jobs.JobState, now_ms: int) -> None:

@@ -109,6 +109,10 @@ def worker_env(live_stack: Settings) -> dict[str, str]:
         "GIGSTREAM_REDIS_URL": redis_url,
         "GIGSTREAM_WEB_PORT": str(free_port()),
         "GIGSTREAM_KAFKA_BOOTSTRAP": live_stack.kafka_bootstrap,
+        # Tests run at any hour: no quiet hours, and tiers a few seconds apart.
+        "GIGSTREAM_PUSH_QUIET_FROM": "00:00",
+        "GIGSTREAM_PUSH_QUIET_UNTIL": "00:00",
+        "GIGSTREAM_PUSH_TIER_DELAY_S": "3",
     }
 
 
@@ -193,25 +197,35 @@ def publish(producer: KafkaProducer, worker: Worker, deadletters: "DeadLetters")
     return Publisher(producer)
 
 
-class DeadLetters:
-    """Reads gig.deadletter from where it ended when the session started."""
+class Tail:
+    """Reads one topic from where it ended when the reader was made."""
 
-    def __init__(self, bootstrap: str) -> None:
+    def __init__(self, bootstrap: str, topic: str) -> None:
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         partitions = [
-            TopicPartition(DEADLETTER.name, p)
-            for p in self.consumer.partitions_for_topic(DEADLETTER.name) or ()
+            TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()
         ]
         self.consumer.assign(partitions)
         self.consumer.seek_to_end()
         for partition in partitions:
             self.consumer.position(partition)
-        self.seen: list[tuple[bytes | None, dict[str, Any]]] = []
+        self.seen: list[tuple[bytes | None, dict[str, Any], int]] = []
+
+    def records(self) -> list[tuple[bytes | None, dict[str, Any], int]]:
+        """Every record so far: key, decoded value, Kafka timestamp (ms)."""
+        for records in self.consumer.poll(timeout_ms=200).values():
+            self.seen.extend((r.key, orjson.loads(r.value), r.timestamp) for r in records)
+        return self.seen
+
+
+class DeadLetters(Tail):
+    """Reads gig.deadletter from where it ended when the session started."""
+
+    def __init__(self, bootstrap: str) -> None:
+        super().__init__(bootstrap, DEADLETTER.name)
 
     def for_key(self, key: bytes) -> list[dict[str, Any]]:
-        for records in self.consumer.poll(timeout_ms=200).values():
-            self.seen.extend((r.key, orjson.loads(r.value)) for r in records)
-        return [record for k, record in self.seen if k == key]
+        return [record for k, record, _ in self.records() if k == key]
 
 
 @pytest.fixture(scope="session")

@@ -71,13 +71,21 @@ def test_every_event_type_is_applied_to_the_live_state(publish: Publisher, db: r
     assert field(db, Ref(CHECKIN, seeker), "market_id") == market
     assert not in_geo(db, keys.GEO_MARKETS, station)
 
-    publish.event("gig.jobs", factory.job_updated(job, 2, title="夜班装卸"))
+    assert in_geo(db, keys.jobs_of("装卸搬运工"), job)
+    assert in_geo(db, keys.seekers_of("装卸搬运工", "ebike"), seeker)
+
+    publish.event("gig.jobs", factory.job_updated(job, 2, title="夜班装卸", occupation="普工"))
     publish.event("gig.seekers", factory.seeker_updated(seeker, 2, travel_mode="walk"))
     wait_for(lambda: job_doc(db, job).get("title") == "夜班装卸", "the job update")
     wait_for(
         lambda: (field(db, Ref(SEEKER, seeker), "profile") or {}).get("travel_mode") == "walk",
         "the seeker update",
     )
+    # Each now in the occupation indexes of what it is, and only those.
+    assert not in_geo(db, keys.jobs_of("装卸搬运工"), job)
+    assert in_geo(db, keys.jobs_of("普工"), job)
+    assert not in_geo(db, keys.seekers_of("装卸搬运工", "ebike"), seeker)
+    assert in_geo(db, keys.seekers_of("装卸搬运工", "walk"), seeker)
 
     publish.event("gig.checkins", factory.checkout(seeker, 3))
     publish.event("gig.applications", factory.application_withdrawn(application, 3))
@@ -90,6 +98,8 @@ def test_every_event_type_is_applied_to_the_live_state(publish: Publisher, db: r
     wait_for(lambda: not in_geo(db, keys.GEO_JOBS, job), "the closed job leaving the index")
     assert field(db, Ref(JOB, job), "closed_reason") == "cancelled"
     wait_for(lambda: not in_geo(db, keys.GEO_SEEKERS, seeker), "the withdrawn seeker leaving")
+    assert not in_geo(db, keys.seekers_of("装卸搬运工", "walk"), seeker)
+    assert not in_geo(db, keys.jobs_of("普工"), job)
     wait_for(lambda: not in_geo(db, keys.GEO_STATIONS, station), "the removed station leaving")
     assert field(db, Ref(MARKET, station), "removed_ms") is not None
 
@@ -216,6 +226,8 @@ def test_the_clock_closes_expired_jobs_and_ends_check_ins(
     publish.event("gig.checkins", factory.checkin(seeker, 0, location=where, available_until=soon))
     wait_for(lambda: in_geo(db, keys.GEO_JOBS, job), "the job before it expires")
     wait_for(lambda: in_geo(db, keys.GEO_CHECKINS, seeker), "the check-in before it ends")
+    assert in_geo(db, keys.jobs_of("装卸搬运工"), job)
     wait_for(lambda: not in_geo(db, keys.GEO_JOBS, job), "the sweep closing the expired job")
     wait_for(lambda: not in_geo(db, keys.GEO_CHECKINS, seeker), "the sweep ending the check-in")
+    assert not in_geo(db, keys.jobs_of("装卸搬运工"), job)
     assert field(db, Ref(JOB, job), "closed_reason") is None  # expired is derived, not recorded
