@@ -12,8 +12,8 @@ this job before, under their hourly limit — is settled atomically in Redis
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from processors.cards import JobCard
 from processors.matching import CHINA, Match
-from topics.jobs import JobPosted
 from topics.outputs import NotificationRequested, notification_id
 
 
@@ -56,7 +56,7 @@ def next_tier_at(now: datetime, rules: DispatchRules) -> datetime:
 
 
 def notification(
-    job: JobPosted, found: Match, at: datetime, rules: DispatchRules
+    job: JobCard, found: Match, reasons: list[str], at: datetime, rules: DispatchRules
 ) -> NotificationRequested:
     """The push for one match: the job's title and the match's reasons, nothing of the seeker."""
     return NotificationRequested(
@@ -65,7 +65,7 @@ def notification(
         job_id=found.job_id,
         channel=rules.channel,
         title=f"附近新工作：{job.title}",
-        body="，".join(found.reasons) + "。",
+        body="，".join(reasons) + "。",
         not_before=at,
     )
 

@@ -2,7 +2,7 @@
 
 A pair qualifies only if all of these hold:
 - the job's occupation is one of the seeker's;
-- the wage meets the seeker's floor (wages.comparable_margin says how units compare);
+- the wage meets the seeker's floor (wages.wage_margin says how units compare);
 - the shift overlaps one of the seeker's availability windows, or the seeker is
   checked in now and still there when the shift starts (or now, if it has
   started); a seeker who listed no windows did not restrict their hours;
@@ -12,8 +12,11 @@ A pair qualifies only if all of these hold:
 The score is a weighted mean of four parts, each in 0..1: skills (the share of
 the job's skills the seeker has; a job asking none gives 1), travel (1 at the
 door, 0 at the circle's edge), wage (the margin over the floor, full at
-Weights.full_margin; 0.5 when there is no comparable floor) and soon (1 for a
-shift starting now, 0 at Weights.soon_horizon_h hours or later).
+Weights.full_margin; 0.5 when there is no floor) and soon (1 for a shift
+starting now, 0 at Weights.soon_horizon_h hours or later).
+
+Scoring works on cards (processors.cards) and builds no text: the reasons are
+written only for the pairs that are sent or shown (`explain`).
 """
 
 from collections.abc import Iterable
@@ -21,12 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from processors.nearby import ShiftWindow
+from processors.cards import JobCard, SeekerCard
 from processors.travel import TravelModel
-from processors.wages import wage_fit
+from processors.wages import wage_margin, wage_reason
 from topics.fields import Point, TravelMode
-from topics.jobs import JobPosted
-from topics.seekers import SeekerRegistered
 
 # China keeps one offset all year: local times in texts are Beijing time.
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -38,6 +39,7 @@ MODE_WORDS: dict[TravelMode, str] = {
     "car": "驾车",
 }
 MAX_SKILLS_NAMED = 3
+HOUR_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,16 @@ class Weights:
         if self.full_margin <= 0 or self.soon_horizon_h <= 0:
             raise ValueError("full_margin and soon_horizon_h must be positive")
 
+    @property
+    def total(self) -> float:
+        return self.skills + self.travel + self.wage + self.soon
+
 
 class SeekerNow(NamedTuple):
-    """A seeker as the matcher sees them now: the profile and where they are checked in, if."""
+    """A seeker as the matcher sees them now: their card and where they are checked in, if."""
 
     seeker_id: str
-    profile: SeekerRegistered
+    card: SeekerCard
     checked_in_at: Point | None = None
     checked_in_until_ms: int | None = None
 
@@ -73,51 +79,57 @@ class Match(NamedTuple):
     seeker_id: str
     score: float
     travel_minutes: float
-    reasons: list[str]
+    from_checkin: bool
 
 
 def match(
     job_id: str,
-    job: JobPosted,
+    job: JobCard,
     seeker: SeekerNow,
     now_ms: int,
     model: TravelModel,
     weights: Weights,
 ) -> Match | None:
     """The pair's match, or None when it does not qualify; the caller checks the job is open."""
-    profile = seeker.profile
-    if job.occupation not in profile.occupations:
+    card = seeker.card
+    if job.occupation not in card.occupations:
         return None
-    fit = wage_fit(job.wage, profile.min_wage)
-    if fit is None:
+    fits, margin = wage_margin(job.wage, card.min_wage)
+    if not fits:
         return None
     checked_in = checked_in_at(seeker, now_ms)
     if not _available(job, seeker, checked_in is not None, now_ms):
         return None
-    origin = checked_in or profile.home
-    minutes = model.minutes(origin, job.location, profile.travel_mode)
+    minutes = model.minutes(checked_in or card, job, card.travel_mode)
     if minutes > model.circle_minutes:
         return None
-    shared = sorted(set(job.skills) & set(profile.skills))
-    parts = (
-        (weights.skills, len(shared) / len(set(job.skills)) if job.skills else 1.0),
-        (weights.travel, 1 - minutes / model.circle_minutes),
-        (weights.wage, 0.5 if fit.margin is None else min(1.0, fit.margin / weights.full_margin)),
-        (weights.soon, _soonness(job, now_ms, weights.soon_horizon_h)),
-    )
-    score = sum(w * part for w, part in parts) / sum(w for w, _ in parts)
-    reasons = [
-        _travel_reason(profile.travel_mode, minutes, checked_in is not None),
-        fit.reason,
-        *_skills_reason(shared),
+    skills = len(set(job.skills) & set(card.skills)) / len(set(job.skills)) if job.skills else 1.0
+    hours_ahead = max(0, job.shift_start_ms - now_ms) / HOUR_MS
+    wage = 0.5 if margin is None else min(1.0, margin / weights.full_margin)
+    score = (
+        weights.skills * skills
+        + weights.travel * (1 - minutes / model.circle_minutes)
+        + weights.wage * wage
+        + weights.soon * max(0.0, 1 - hours_ahead / weights.soon_horizon_h)
+    ) / weights.total
+    return Match(job_id, seeker.seeker_id, round(score, 4), round(minutes, 1), bool(checked_in))
+
+
+def explain(job: JobCard, seeker: SeekerCard, found: Match, now_ms: int) -> list[str]:
+    """The match's reasons, as a seeker reads them: the trip, the wage, skills, the start."""
+    trip = f"{MODE_WORDS[seeker.travel_mode]}约{max(1, round(found.travel_minutes))}分钟"
+    shared = sorted(set(job.skills) & set(seeker.skills))
+    return [
+        f"从签到处{trip}" if found.from_checkin else trip,
+        wage_reason(job.wage, seeker.min_wage),
+        *(["技能对口：" + "、".join(shared[:MAX_SKILLS_NAMED])] if shared else []),
         _start_reason(job, now_ms),
     ]
-    return Match(job_id, seeker.seeker_id, round(score, 4), round(minutes, 1), reasons)
 
 
 def best_seekers(
     job_id: str,
-    job: JobPosted,
+    job: JobCard,
     candidates: Iterable[SeekerNow],
     now_ms: int,
     model: TravelModel,
@@ -130,7 +142,7 @@ def best_seekers(
 
 def best_jobs(
     seeker: SeekerNow,
-    candidates: Iterable[tuple[str, JobPosted]],
+    candidates: Iterable[tuple[str, JobCard]],
     now_ms: int,
     model: TravelModel,
     weights: Weights,
@@ -140,9 +152,17 @@ def best_jobs(
     return ranked([m for m in found if m is not None], by_seeker=False)
 
 
+def checked_in_at(seeker: SeekerNow, now_ms: int) -> Point | None:
+    """Where the seeker is checked in now, or None when not (or no longer)."""
+    until = seeker.checked_in_until_ms
+    if seeker.checked_in_at is None or until is None or until <= now_ms:
+        return None
+    return seeker.checked_in_at
+
+
 def origin(seeker: SeekerNow, now_ms: int) -> Point:
     """Where the seeker's trips start now: the check-in place while checked in, else home."""
-    return checked_in_at(seeker, now_ms) or seeker.profile.home
+    return checked_in_at(seeker, now_ms) or Point(seeker.card.lat, seeker.card.lon)
 
 
 def ranked(matches: list[Match], *, by_seeker: bool) -> list[Match]:
@@ -154,50 +174,21 @@ def ranked(matches: list[Match], *, by_seeker: bool) -> list[Match]:
     return sorted(matches, key=order)
 
 
-def checked_in_at(seeker: SeekerNow, now_ms: int) -> Point | None:
-    """Where the seeker is checked in now, or None when not (or no longer)."""
-    until = seeker.checked_in_until_ms
-    if seeker.checked_in_at is None or until is None or until <= now_ms:
-        return None
-    return seeker.checked_in_at
-
-
-def _available(job: JobPosted, seeker: SeekerNow, checked_in: bool, now_ms: int) -> bool:
-    windows = seeker.profile.available
+def _available(job: JobCard, seeker: SeekerNow, checked_in: bool, now_ms: int) -> bool:
+    windows = seeker.card.available
     if not windows:
         return True
-    if any(ShiftWindow(w.start, w.end).overlaps(job.shift) for w in windows):
+    if any(job.shift_end_ms > start and job.shift_start_ms < end for start, end in windows):
         return True
     until = seeker.checked_in_until_ms
-    starts_ms = max(_ms(job.shift.start), now_ms)
-    return checked_in and until is not None and until > starts_ms
+    return checked_in and until is not None and until > max(job.shift_start_ms, now_ms)
 
 
-def _soonness(job: JobPosted, now_ms: int, horizon_h: float) -> float:
-    hours = max(0, _ms(job.shift.start) - now_ms) / 3_600_000
-    return max(0.0, 1 - hours / horizon_h)
-
-
-def _travel_reason(mode: TravelMode, minutes: float, from_checkin: bool) -> str:
-    trip = f"{MODE_WORDS[mode]}约{max(1, round(minutes))}分钟"
-    return f"从签到处{trip}" if from_checkin else trip
-
-
-def _skills_reason(shared: list[str]) -> list[str]:
-    if not shared:
-        return []
-    return ["技能对口：" + "、".join(shared[:MAX_SKILLS_NAMED])]
-
-
-def _start_reason(job: JobPosted, now_ms: int) -> str:
-    if _ms(job.shift.start) <= now_ms:
+def _start_reason(job: JobCard, now_ms: int) -> str:
+    if job.shift_start_ms <= now_ms:
         return "已开工，可立即上岗"
-    start = job.shift.start.astimezone(CHINA)
+    start = datetime.fromtimestamp(job.shift_start_ms / 1000, CHINA)
     today = datetime.fromtimestamp(now_ms / 1000, CHINA).date()
     days = (start.date() - today).days
     day = {0: "今天", 1: "明天", 2: "后天"}.get(days, f"{start.month}月{start.day}日")
     return f"{day}{start:%H:%M}开工"
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)

@@ -6,8 +6,6 @@ a daily one (劳社部发〔2008〕3号). A piece rate has no daily figure: what
 earns in a day depends on how many pieces a worker makes, which no posting says.
 """
 
-from typing import NamedTuple
-
 from topics.fields import Wage
 
 HOURS_PER_DAY = 8
@@ -25,38 +23,42 @@ def daily_wage(wage: Wage) -> float | None:
     return None
 
 
-class WageFit(NamedTuple):
-    """How an offer meets a floor: the margin over it (None without a floor) and why, in Chinese."""
-
-    margin: float | None
-    reason: str
-
-
 UNIT_WORDS = {"hour": "时薪", "day": "日薪", "month": "月薪"}
 
 
-def wage_fit(offer: Wage, floor: Wage | None) -> WageFit | None:
-    """Whether the offer meets the floor, and by how much; None when it does not.
+def wage_margin(offer: Wage, floor: Wage | None) -> tuple[bool, float | None]:
+    """Whether the offer meets the floor, and by what share of it (None without a floor).
 
     Time wages compare per day. A piece rate compares only with a floor set per
     piece, amount to amount: against a daily floor (or the reverse) nobody can
-    say it meets it, so the pair does not qualify.
+    say it meets it, so it does not.
     """
-    offered = _offer_words(offer)
     if floor is None:
-        return WageFit(None, offered)
+        return True, None
+    values = _comparable(offer, floor)
+    if values is None or values[0] < values[1]:
+        return False, None
+    return True, (values[0] - values[1]) / values[1]
+
+
+def wage_reason(offer: Wage, floor: Wage | None) -> str:
+    """The offer as a seeker reads it, against their floor when they set one."""
+    offered = _offer_words(offer)
+    values = None if floor is None else _comparable(offer, floor)
+    if values is None:
+        return offered
+    unit = "元/件" if offer.unit == "piece" else "元"
+    verb = "高于" if values[0] > values[1] else "达到"
+    return f"{offered}，{verb}期望{_yuan(values[1])}{unit}"
+
+
+def _comparable(offer: Wage, floor: Wage) -> tuple[float, float] | None:
     offer_daily, floor_daily = daily_wage(offer), daily_wage(floor)
     if offer_daily is None and floor_daily is None:
-        offer_value, floor_value, unit = offer.amount, floor.amount, "元/件"
-    elif offer_daily is not None and floor_daily is not None:
-        offer_value, floor_value, unit = offer_daily, floor_daily, "元"
-    else:
-        return None
-    if offer_value < floor_value:
-        return None
-    margin = (offer_value - floor_value) / floor_value
-    verb = "高于" if margin > 0 else "达到"
-    return WageFit(margin, f"{offered}，{verb}期望{_yuan(floor_value)}{unit}")
+        return offer.amount, floor.amount
+    if offer_daily is not None and floor_daily is not None:
+        return offer_daily, floor_daily
+    return None
 
 
 def _offer_words(offer: Wage) -> str:

@@ -8,6 +8,7 @@ a crash (streams.matcher) gets the same seekers back, and their pushes are
 sent again with the same notification_ids instead of being lost.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -75,6 +76,19 @@ KEPT_S = 30 * 86_400
 
 
 @dataclass(frozen=True)
+class Ask:
+    """One match request's turn at a job's dispatch."""
+
+    request_id: str
+    job_id: str
+    widen: bool
+    size: int  # seekers this tier may reach
+    ranked_ids: list[str]  # the push-reachable candidates, best first
+    at_ms: int  # when its pushes may go (not_before)
+    next_at_ms: int  # when the next tier may go
+
+
+@dataclass(frozen=True)
 class Tier:
     number: int  # 0: nothing dispatched (a stop)
     seeker_ids: list[str]  # pushed in this tier, best first
@@ -82,42 +96,42 @@ class Tier:
 
 class Dispatcher:
     def __init__(self, redis: Redis, rules: DispatchRules) -> None:
+        # Scripts are registered on a client but run on whichever client or pipeline is given.
         self.rules = rules
         self._decide = redis.register_script(DECIDE)
         self._widen_due = redis.register_script(WIDEN_DUE)
 
-    async def decide(
-        self,
-        request_id: str,
-        job_id: str,
-        widen: bool,
-        size: int,
-        ranked_ids: list[str],
-        at_ms: int,
-        next_at_ms: int,
-    ) -> Tier:
-        """The seekers this request's tier reaches; none unless it starts or widens a dispatch."""
-        fixed = [keys.decided(request_id), keys.dispatch(job_id), keys.pushed(job_id)]
-        args = [
-            "1" if widen else "0",
-            size,
+    async def decide(self, redis: Redis, asks: Sequence["Ask"]) -> list[Tier]:
+        """For each ask, the seekers its tier reaches: none unless it starts or widens a
+        dispatch. One pipeline for all of them; each script runs atomically."""
+        async with redis.pipeline(transaction=False) as pipe:
+            for ask in asks:
+                await self._decide(keys=self._keys(ask), args=self._args(ask), client=pipe)
+            replies = await pipe.execute()
+        return [Tier(int(r[0]), [seeker_id.decode() for seeker_id in r[1:]]) for r in replies]
+
+    def _keys(self, ask: "Ask") -> list[str]:
+        fixed = [keys.decided(ask.request_id), keys.dispatch(ask.job_id), keys.pushed(ask.job_id)]
+        return [*fixed, keys.DUE_TIERS, *(keys.pushes(s) for s in ask.ranked_ids)]
+
+    def _args(self, ask: "Ask") -> list[str | int]:
+        return [
+            "1" if ask.widen else "0",
+            ask.size,
             self.rules.max_tiers,
-            at_ms,
+            ask.at_ms,
             HOUR_MS,
             self.rules.pushes_per_hour,
-            next_at_ms,
-            job_id,
+            ask.next_at_ms,
+            ask.job_id,
             KEPT_S,
+            *ask.ranked_ids,
         ]
-        reply = await self._decide(
-            keys=[*fixed, keys.DUE_TIERS, *(keys.pushes(s) for s in ranked_ids)],
-            args=[*args, *ranked_ids],
-        )
-        return Tier(int(reply[0]), [seeker_id.decode() for seeker_id in reply[1:]])
 
-    async def stop(self, redis: Redis, job_id: str) -> None:
-        """No more tiers for a job that closed or filled."""
-        await redis.zrem(keys.DUE_TIERS, job_id)
+    async def stop(self, redis: Redis, job_ids: Sequence[str]) -> None:
+        """No more tiers for jobs that closed or filled."""
+        if job_ids:
+            await redis.zrem(keys.DUE_TIERS, *job_ids)
 
     async def widen_due(self, now_ms: int, limit: int = 1000) -> int:
         """Requests for the jobs whose next tier is due; how many."""

@@ -19,6 +19,10 @@ DUE_CHECKINS = f"{PREFIX}:due:checkins"  # present seeker -> available_until (ms
 DUE_PENDING = f"{PREFIX}:due:pending"  # "kind:id" -> when its waiting events give up (ms)
 # The circle-relevant view of every job, seeker and place write, in order (streams.changes).
 CHANGES = f"{PREFIX}:changes"
+# Cards (processors.cards) of the open jobs, active seekers and present check-ins, by id.
+JOB_CARDS = f"{PREFIX}:cards:jobs"
+SEEKER_CARDS = f"{PREFIX}:cards:seekers"
+CHECKIN_CARDS = f"{PREFIX}:cards:checkins"
 # Jobs and seekers to match after a write that may change their matches (streams.requests).
 MATCH_REQUESTS = f"{PREFIX}:match:requests"
 DUE_TIERS = f"{PREFIX}:due:tiers"  # job -> when its next dispatch tier may go (ms)

@@ -13,12 +13,13 @@ import faust
 from faust.web import Request, Response, View
 from redis.asyncio import Redis
 
-from processors import jobs
-from processors.ledger import JOB, Ref
-from processors.matching import Match, SeekerNow, best_jobs, best_seekers, checked_in_at
+from processors import jobs, seekers
+from processors.cards import job_card
+from processors.ledger import JOB, SEEKER, Ref
+from processors.matching import Match, best_jobs, best_seekers, checked_in_at, explain
 from processors.privacy import mask_name, mask_phone
 from streams.circle_params import BadParameter, limit_query
-from streams.match_queries import jobs_near_seeker, seekers_near_job, seekers_now
+from streams.match_queries import jobs_near_seekers, seekers_near_jobs, seekers_now
 from streams.matcher import MatchRules
 from streams.store import read_states
 
@@ -37,10 +38,16 @@ def register(app: faust.App, redis: Redis, rules: MatchRules) -> None:
         found = await seekers_now(redis, [seeker_id])
         if not found:
             return view.error(404, f"no active seeker {seeker_id!r}: check the id")
-        candidates = await jobs_near_seeker(redis, rules.model, found[0], now_ms)
+        candidates = (await jobs_near_seekers(redis, rules.model, found, now_ms))[0]
         best = best_jobs(found[0], candidates, now_ms, rules.model, rules.weights)
-        titles = {job_id: job.title for job_id, job in candidates}
-        items = [{**_match(m), "title": titles[m.job_id]} for m in best[:limit]]
+        cards = dict(candidates)
+        items = [
+            {
+                **_match(m, explain(cards[m.job_id], found[0].card, m, now_ms)),
+                "title": cards[m.job_id].title,
+            }
+            for m in best[:limit]
+        ]
         return view.json({"seeker_id": seeker_id, "items": items, "total": len(best)})
 
     async def job_candidates(view: View, request: Request, job_id: str) -> Response:
@@ -52,33 +59,42 @@ def register(app: faust.App, redis: Redis, rules: MatchRules) -> None:
         if not states:
             return view.error(404, f"no job {job_id!r}: check the id")
         state: jobs.JobState = states[0][1]
-        reason = jobs.close_reason(state, now_ms)
-        if reason is not None:
-            return view.json({"job_id": job_id, "open": False, "closed": reason, "items": []})
-        candidates = await seekers_near_job(redis, rules.model, state.job)
-        best = best_seekers(job_id, state.job, candidates, now_ms, rules.model, rules.weights)
+        job = job_card(state, now_ms)
+        if job is None:
+            closed = jobs.close_reason(state, now_ms)
+            return view.json({"job_id": job_id, "open": False, "closed": closed, "items": []})
+        candidates = (await seekers_near_jobs(redis, rules.model, [job]))[0]
+        ranked = best_seekers(job_id, job, candidates, now_ms, rules.model, rules.weights)
+        best = ranked[:limit]
         who = {seeker.seeker_id: seeker for seeker in candidates}
-        items = [{**_match(m), **_masked(who[m.seeker_id], now_ms)} for m in best[:limit]]
-        return view.json({"job_id": job_id, "open": True, "items": items, "total": len(best)})
+        profiles = dict(await read_states(redis, [Ref(SEEKER, m.seeker_id) for m in best]))
+        items = [
+            {
+                **_match(m, explain(job, who[m.seeker_id].card, m, now_ms)),
+                **_masked(profiles.get(Ref(SEEKER, m.seeker_id))),
+                "checked_in": checked_in_at(who[m.seeker_id], now_ms) is not None,
+            }
+            for m in best
+        ]
+        return view.json({"job_id": job_id, "open": True, "items": items, "total": len(ranked)})
 
     app.page(SEEKER_MATCHES_PATH)(seeker_matches)
     app.page(JOB_CANDIDATES_PATH)(job_candidates)
 
 
-def _match(found: Match) -> dict[str, Any]:
+def _match(found: Match, reasons: list[str]) -> dict[str, Any]:
     return {
         "job_id": found.job_id,
         "seeker_id": found.seeker_id,
         "score": found.score,
         "travel_minutes": found.travel_minutes,
-        "reasons": found.reasons,
+        "reasons": reasons,
     }
 
 
-def _masked(seeker: SeekerNow, now_ms: int) -> dict[str, Any]:
-    profile = seeker.profile
+def _masked(state: seekers.SeekerState | None) -> dict[str, Any]:
+    profile = state.profile if state else None
     return {
-        "name": mask_name(profile.name) if profile.name else None,
-        "phone": mask_phone(profile.phone) if profile.phone else None,
-        "checked_in": checked_in_at(seeker, now_ms) is not None,
+        "name": mask_name(profile.name) if profile and profile.name else None,
+        "phone": mask_phone(profile.phone) if profile and profile.phone else None,
     }

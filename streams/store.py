@@ -23,7 +23,7 @@ import msgspec
 import orjson
 from redis.asyncio import Redis
 
-from processors import applications, checkins, jobs, markets, seekers
+from processors import applications, cards, checkins, jobs, markets, seekers
 from processors.ledger import (
     APPLICATION,
     CHECKIN,
@@ -72,15 +72,17 @@ INDEXED = "_in"
 # Contention between a handful of agents settles in a few attempts; far more
 # means a bug, and the pipeline then isolates the batch message by message.
 MAX_ATTEMPTS = 50
-# ARGV[3] names the state hashes' prefix when the members' occupation indexes
-# (listed in each hash's INDEXED field) must be left too, else ''. With a change
-# feed (KEYS[3]) and its entry's fields after the member's (ARGV[4] MAXLEN,
-# ARGV[5] the id field, ARGV[6..] the rest), each drop is told there too.
+# KEYS: the deadlines, the geo index, the cards; with a change feed (KEYS[4])
+# each drop is told there too, by its entry's fields after the member's
+# (ARGV[4] MAXLEN, ARGV[5] the id field, ARGV[6..] the rest). ARGV[3] names the
+# state hashes' prefix when the members' occupation indexes (listed in each
+# hash's INDEXED field) must be left too, else ''.
 SWEEP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, member in ipairs(due) do
   redis.call('ZREM', KEYS[1], member)
   redis.call('ZREM', KEYS[2], member)
+  redis.call('HDEL', KEYS[3], member)
   if ARGV[3] ~= '' then
     local key = ARGV[3] .. member
     local indexed = redis.call('HGET', key, '_in')
@@ -90,8 +92,8 @@ for _, member in ipairs(due) do
       redis.call('HINCRBY', key, '_v', 1)
     end
   end
-  if KEYS[3] then
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', ARGV[5], member, unpack(ARGV, 6))
+  if KEYS[4] then
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[4], '*', ARGV[5], member, unpack(ARGV, 6))
   end
 end
 return #due
@@ -140,11 +142,11 @@ class Store:
         feed = [changes.MAXLEN, changes.ID, *changes.swept_job()]
         swept = int(
             await self._sweep_due(
-                keys=[keys.DUE_JOBS, keys.GEO_JOBS, keys.CHANGES],
+                keys=[keys.DUE_JOBS, keys.GEO_JOBS, keys.JOB_CARDS, keys.CHANGES],
                 args=[now_ms, limit, job_prefix, *feed],
             )
         )
-        checkins_due = [keys.DUE_CHECKINS, keys.GEO_CHECKINS]
+        checkins_due = [keys.DUE_CHECKINS, keys.GEO_CHECKINS, keys.CHECKIN_CARDS]
         return swept + int(await self._sweep_due(keys=checkins_due, args=[now_ms, limit, ""]))
 
     async def expired_pending(self, now_ms: int) -> list[tuple[Ref, dict[str, Origin]]]:
@@ -280,6 +282,9 @@ class Plan:
     def srem(self, key: str, member: str) -> None:
         self.commands.append(["SREM", key, member])
 
+    def hdel(self, key: str, field: str) -> None:
+        self.commands.append(["HDEL", key, field])
+
     def delete(self, key: str) -> None:
         self.commands.append(["DEL", key])
 
@@ -332,12 +337,14 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[s
     """
     if ref.kind == JOB:
         _index_job(tx, ref.id, state, now_ms)
+        _card(tx, keys.JOB_CARDS, ref.id, cards.job_card(state, now_ms))
         _index_occupations(
             tx, ref, state.job.location, occupation_indexes(ref, state, now_ms), indexed
         )
     elif ref.kind == SEEKER:
         _place(tx, keys.GEO_SEEKERS, ref.id, state.profile.home, seekers.is_active(state))
         _tell(tx, changes.seeker_change(ref.id, state))
+        _card(tx, keys.SEEKER_CARDS, ref.id, cards.seeker_card(state))
         _index_occupations(
             tx, ref, state.profile.home, occupation_indexes(ref, state, now_ms), indexed
         )
@@ -345,6 +352,7 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[s
         present = checkins.is_present(state, now_ms)
         _place(tx, keys.GEO_CHECKINS, ref.id, state.place, present)
         _due(tx, keys.DUE_CHECKINS, ref.id, state.until_ms, present)
+        _card(tx, keys.CHECKIN_CARDS, ref.id, cards.checkin_card(state, now_ms))
     elif ref.kind == MARKET:
         _index_market(tx, ref.id, state)
     elif ref.kind == APPLICATION:
@@ -396,6 +404,13 @@ def _index_application(tx: Plan, application_id: str, state: applications.Applic
         tx.srem(key, application_id)
     else:
         tx.sadd(key, application_id)
+
+
+def _card(tx: Plan, hash_key: str, member: str, card: msgspec.Struct | None) -> None:
+    if card is None:
+        tx.hdel(hash_key, member)
+    else:
+        tx.hset(hash_key, {member: msgspec.json.encode(card).decode()})
 
 
 def _tell(tx: Plan, change: dict[str, str]) -> None:

@@ -21,10 +21,12 @@ from kafka import KafkaProducer
 from redis.asyncio import Redis
 
 from ops.settings import Settings
+from processors import jobs, seekers
+from processors.cards import JobCard, job_card, seeker_card
 from processors.matching import Match, SeekerNow, Weights, best_jobs, best_seekers
 from processors.travel import MODES
 from streams import keys
-from streams.match_queries import jobs_near_seeker, seekers_near_job
+from streams.match_queries import jobs_near_seekers, seekers_near_jobs
 from tests import factory
 from tests.integration.conftest import (
     Publisher,
@@ -59,7 +61,7 @@ class City:
     occupations: tuple[str, str]
     seekers: dict[str, SeekerNow] = field(default_factory=dict)  # active ones
     withdrawn: list[str] = field(default_factory=list)
-    jobs: dict[str, JobPosted] = field(default_factory=dict)
+    jobs: dict[str, JobCard] = field(default_factory=dict)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def point(self, rng: random.Random, km: float = CITY_KM) -> Point:
@@ -85,6 +87,8 @@ def seeker_events(rng: random.Random, city: City, index: int) -> None:
     event = factory.seeker_registered(seeker_id, 0, **data)
     city.events.append(("gig.seekers", event))
     profile = msgspec.convert(event["data"], SeekerRegistered, strict=False)
+    card = seeker_card(seekers.SeekerState(profile, {}, {}))
+    assert card is not None
     if rng.random() < 0.1:
         city.events.append(("gig.seekers", factory.seeker_withdrawn(seeker_id, 1)))
         city.withdrawn.append(seeker_id)
@@ -100,7 +104,7 @@ def seeker_events(rng: random.Random, city: City, index: int) -> None:
             available_until=datetime.fromtimestamp(until / 1000, UTC).isoformat(),
         )
         city.events.append(("gig.checkins", checkin))
-    city.seekers[seeker_id] = SeekerNow(seeker_id, profile, place, until)
+    city.seekers[seeker_id] = SeekerNow(seeker_id, card, place, until)
 
 
 def job_events(rng: random.Random, city: City, index: int) -> None:
@@ -118,7 +122,10 @@ def job_events(rng: random.Random, city: City, index: int) -> None:
     }
     event = factory.job_posted(job_id, 0, **data)
     city.events.append(("gig.jobs", event))
-    city.jobs[job_id] = msgspec.convert(event["data"], JobPosted, strict=False)
+    posted = msgspec.convert(event["data"], JobPosted, strict=False)
+    card = job_card(jobs.JobState(posted, {}, {}), int(city.now.timestamp() * 1000))
+    assert card is not None
+    city.jobs[job_id] = card
 
 
 def indexed(db: redis.Redis, city: City) -> bool:
@@ -166,14 +173,17 @@ async def through_the_indexes(
 ) -> tuple[dict[str, list[Match]], dict[str, list[Match]]]:
     client = Redis.from_url(redis_url)
     try:
-        for_jobs = {}
-        for job_id, job in city.jobs.items():
-            candidates = await seekers_near_job(client, MODEL, job)
-            for_jobs[job_id] = best_seekers(job_id, job, candidates, now_ms, MODEL, WEIGHTS)
-        for_seekers = {}
-        for seeker_id, seeker in city.seekers.items():
-            jobs = await jobs_near_seeker(client, MODEL, seeker, now_ms)
-            for_seekers[seeker_id] = best_jobs(seeker, jobs, now_ms, MODEL, WEIGHTS)
+        near_jobs = await seekers_near_jobs(client, MODEL, list(city.jobs.values()))
+        for_jobs = {
+            job_id: best_seekers(job_id, job, candidates, now_ms, MODEL, WEIGHTS)
+            for (job_id, job), candidates in zip(city.jobs.items(), near_jobs, strict=True)
+        }
+        seekers = list(city.seekers.values())
+        near_seekers = await jobs_near_seekers(client, MODEL, seekers, now_ms)
+        for_seekers = {
+            seeker.seeker_id: best_jobs(seeker, offers, now_ms, MODEL, WEIGHTS)
+            for seeker, offers in zip(seekers, near_seekers, strict=True)
+        }
         return for_jobs, for_seekers
     finally:
         await client.aclose()

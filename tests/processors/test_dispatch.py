@@ -5,6 +5,8 @@ from datetime import datetime, time
 import msgspec
 import pytest
 
+from processors import jobs
+from processors.cards import job_card
 from processors.dispatch import DispatchRules, next_tier_at, not_before, notification, tier_size
 from processors.matching import CHINA, Match
 from tests import factory
@@ -49,12 +51,16 @@ def test_a_tier_reaches_per_position_seekers_for_each_open_position() -> None:
 
 
 def test_a_push_names_the_job_and_the_reasons_and_nothing_of_the_seeker() -> None:
-    job = msgspec.convert(factory.job_posted("J1")["data"], JobPosted, strict=False)
-    found = Match("J1", "S1", 0.8, 8.0, ["步行约8分钟", "日薪200元"])
-    push = notification(job, found, beijing(9), RULES)
+    posted = msgspec.convert(factory.job_posted("J1")["data"], JobPosted, strict=False)
+    job = job_card(jobs.JobState(posted, {}, {}), 0)
+    assert job is not None
+    found = Match("J1", "S1", 0.8, 8.0, False)
+    why = ["步行约8分钟", "日薪200元"]
+    push = notification(job, found, why, beijing(9), RULES)
     assert push.title == "附近新工作：仓库装卸"
     assert push.body == "步行约8分钟，日薪200元。"
-    assert push.notification_id == notification(job, found, beijing(10), RULES).notification_id
+    later = notification(job, found, why, beijing(10), RULES)
+    assert push.notification_id == later.notification_id
     text = msgspec.json.encode(push).decode()
     assert "13812345678" not in text and "张三" not in text
 

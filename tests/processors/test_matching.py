@@ -7,7 +7,9 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from processors.matching import Match, SeekerNow, Weights, match, ranked
+from processors import jobs, seekers
+from processors.cards import JobCard, job_card, seeker_card
+from processors.matching import Match, SeekerNow, Weights, explain, match, ranked
 from processors.travel import TravelModel
 from tests import factory
 from tests.processors.test_travel import JINGKOU, north_of
@@ -21,10 +23,13 @@ NOW = int(factory.BASE.timestamp() * 1000)
 HOUR_MS = 3_600_000
 
 
-def job(at: Point = JINGKOU, **fields: Any) -> JobPosted:
+def job(at: Point = JINGKOU, **fields: Any) -> JobCard:
     where = {"lat": at.lat, "lon": at.lon}
     data = factory.job_posted("J1", 0, location=where, **fields)["data"]
-    return msgspec.convert(data, JobPosted, strict=False)
+    state = jobs.JobState(msgspec.convert(data, JobPosted, strict=False), {}, {})
+    card = job_card(state, NOW)
+    assert card is not None
+    return card
 
 
 def seeker(
@@ -35,11 +40,19 @@ def seeker(
 ) -> SeekerNow:
     data = factory.seeker_registered("S1", 0, home={"lat": home.lat, "lon": home.lon}, **fields)
     profile = msgspec.convert(data["data"], SeekerRegistered, strict=False)
-    return SeekerNow("S1", profile, checked_in_at, until_ms)
+    card = seeker_card(seekers.SeekerState(profile, {}, {}))
+    assert card is not None
+    return SeekerNow("S1", card, checked_in_at, until_ms)
 
 
-def found(j: JobPosted, s: SeekerNow, now_ms: int = NOW) -> Match | None:
+def found(j: JobCard, s: SeekerNow, now_ms: int = NOW) -> Match | None:
     return match("J1", j, s, now_ms, MODEL, WEIGHTS)
+
+
+def reasons(j: JobCard, s: SeekerNow) -> list[str]:
+    result = found(j, s)
+    assert result is not None
+    return explain(j, s.card, result, NOW)
 
 
 def window(start_h: float, end_h: float) -> dict[str, str]:
@@ -48,12 +61,11 @@ def window(start_h: float, end_h: float) -> dict[str, str]:
 
 def test_a_fitting_pair_explains_itself_in_chinese() -> None:
     near = north_of(JINGKOU, 0.46)  # 8 minutes on foot
-    result = found(
-        job(near, wage={"amount": 200, "unit": "day"}),
-        seeker(travel_mode="walk", min_wage={"amount": 180, "unit": "day"}),
-    )
+    offer = job(near, wage={"amount": 200, "unit": "day"})
+    walker = seeker(travel_mode="walk", min_wage={"amount": 180, "unit": "day"})
+    result = found(offer, walker)
     assert result is not None
-    assert result.reasons == [
+    assert reasons(offer, walker) == [
         "步行约8分钟",
         "日薪200元，高于期望180元",
         "技能对口：叉车",
@@ -69,21 +81,18 @@ def test_another_occupation_never_qualifies() -> None:
 def test_a_wage_below_the_floor_does_not_qualify_and_meeting_it_exactly_does() -> None:
     floor = {"amount": 200, "unit": "day"}
     assert found(job(wage={"amount": 199.9, "unit": "day"}), seeker(min_wage=floor)) is None
-    exact = found(job(wage={"amount": 25, "unit": "hour"}), seeker(min_wage=floor))
-    assert exact is not None
-    assert exact.reasons[1] == "时薪25元（折合日薪200元），达到期望200元"
+    exact = reasons(job(wage={"amount": 25, "unit": "hour"}), seeker(min_wage=floor))
+    assert exact[1] == "时薪25元（折合日薪200元），达到期望200元"
 
 
 def test_piece_rates_compare_only_with_a_floor_per_piece() -> None:
     piece = {"amount": 2.5, "unit": "piece"}
     assert found(job(wage=piece), seeker(min_wage={"amount": 150, "unit": "day"})) is None
-    per_piece = found(job(wage=piece), seeker(min_wage={"amount": 2, "unit": "piece"}))
-    assert per_piece is not None
-    assert per_piece.reasons[1] == "计件2.5元/件，高于期望2元/件"
+    per_piece = reasons(job(wage=piece), seeker(min_wage={"amount": 2, "unit": "piece"}))
+    assert per_piece[1] == "计件2.5元/件，高于期望2元/件"
     daily_job = job(wage={"amount": 300, "unit": "day"})
     assert found(daily_job, seeker(min_wage={"amount": 2, "unit": "piece"})) is None
-    no_floor = found(job(wage=piece), seeker(min_wage=None))
-    assert no_floor is not None and no_floor.reasons[1] == "计件2.5元/件"
+    assert reasons(job(wage=piece), seeker(min_wage=None))[1] == "计件2.5元/件"
 
 
 def test_the_shift_must_overlap_a_window_unless_none_was_listed() -> None:
@@ -105,8 +114,7 @@ def test_a_checked_in_seeker_qualifies_when_still_there_at_the_shift_start() -> 
 def test_travel_is_measured_from_the_check_in_place_while_checked_in() -> None:
     far_home = north_of(JINGKOU, 3)  # 52 minutes on foot
     at_market = seeker(far_home, checked_in_at=JINGKOU, until_ms=NOW + HOUR_MS, travel_mode="walk")
-    result = found(job(JINGKOU), at_market)
-    assert result is not None and result.reasons[0] == "从签到处步行约1分钟"
+    assert reasons(job(JINGKOU), at_market)[0] == "从签到处步行约1分钟"
     gone_home = seeker(far_home, checked_in_at=JINGKOU, until_ms=NOW, travel_mode="walk")
     assert found(job(JINGKOU), gone_home) is None
 
@@ -118,15 +126,11 @@ def test_the_circle_edge_is_inside() -> None:
 
 
 def test_start_reasons_name_the_day_in_beijing_time() -> None:
-    started = found(job(shift=window(-1, 5)), seeker())
-    assert started is not None and started.reasons[-1] == "已开工，可立即上岗"
+    assert reasons(job(shift=window(-1, 5)), seeker())[-1] == "已开工，可立即上岗"
     # Now is 16:00 on the 27th in Beijing: 17 hours on is 09:00 on the 28th.
-    later = found(job(shift=window(17, 20)), seeker())
-    assert later is not None and later.reasons[-1] == "明天09:00开工"
-    after = found(job(shift=window(33, 40)), seeker())
-    assert after is not None and after.reasons[-1] == "后天01:00开工"
-    week = found(job(shift=window(24 * 5, 24 * 5 + 8)), seeker())
-    assert week is not None and week.reasons[-1] == "12月2日16:00开工"
+    assert reasons(job(shift=window(17, 20)), seeker())[-1] == "明天09:00开工"
+    assert reasons(job(shift=window(33, 40)), seeker())[-1] == "后天01:00开工"
+    assert reasons(job(shift=window(24 * 5, 24 * 5 + 8)), seeker())[-1] == "12月2日16:00开工"
 
 
 distances = st.floats(0, 4.5)
@@ -186,10 +190,10 @@ def test_more_of_the_asked_skills_scores_higher() -> None:
 
 def test_ranking_breaks_ties_by_trip_then_id() -> None:
     pairs = [
-        Match("J1", "S2", 0.5, 3.0, []),
-        Match("J1", "S1", 0.5, 3.0, []),
-        Match("J1", "S3", 0.5, 2.0, []),
-        Match("J1", "S4", 0.9, 9.0, []),
+        Match("J1", "S2", 0.5, 3.0, False),
+        Match("J1", "S1", 0.5, 3.0, False),
+        Match("J1", "S3", 0.5, 2.0, False),
+        Match("J1", "S4", 0.9, 9.0, False),
     ]
     assert [m.seeker_id for m in ranked(pairs, by_seeker=True)] == ["S4", "S3", "S1", "S2"]
 
