@@ -1,4 +1,4 @@
-"""The `gigstream` command: the local stack, the worker, the main job, publishing."""
+"""The `gigstream` command: the local stack, the worker, notify, the main job, publishing."""
 
 import argparse
 import os
@@ -26,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gigstream", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="command")
 
-    up = commands.add_parser("up", help="the main job: stack, worker and a live demo feed")
+    up = commands.add_parser("up", help="the main job: stack, worker, notify and a live demo feed")
     up.add_argument("--rate", type=float, default=20.0, help="demo feed, events/s")
     up.set_defaults(run=_up)
 
@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run one stream worker (Faust)")
     worker.set_defaults(run=_worker)
+
+    notify = commands.add_parser("notify", help="deliver job pushes from gig.notifications")
+    notify.set_defaults(run=_notify)
 
     publish = commands.add_parser("publish", help="publish JSONL events to an input topic")
     publish.add_argument("topic", choices=[topic.name for topic in INPUT_TOPICS])
@@ -66,6 +69,13 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _notify(args: argparse.Namespace) -> int:
+    from ops.notify import serve  # imports aiokafka, aiohttp and Redis: only here
+
+    serve(settings())
+    return 0
+
+
 def _up(args: argparse.Namespace) -> int:
     cfg = settings()
     lines = stack.up(cfg)
@@ -76,11 +86,16 @@ def _up(args: argparse.Namespace) -> int:
     quiet = {**os.environ, "GIGSTREAM_LOG_LEVEL": os.environ.get("GIGSTREAM_LOG_LEVEL", "warn")}
     children = [
         subprocess.Popen([*me, "worker"], env=quiet),
+        # Not quiet: with the log sender, its lines are the pushes.
+        subprocess.Popen([*me, "notify"]),
         subprocess.Popen([*me, "simulate", "--rate", str(args.rate)]),
     ]
     print(
-        f"gigstream is running: a worker and the city simulator at {args.rate:g} events/s.\n"
+        f"gigstream is running: a worker, notify and the city simulator at {args.rate:g}"
+        " events/s.\n"
         f"  metrics:      http://{cfg.web_host}:{cfg.web_port}/metrics\n"
+        f"  pushes:       notify's log ({cfg.notify_sender} sender),"
+        f" http://{cfg.web_host}:{cfg.notify_metrics_port}/metrics\n"
         f"  dead letters: kcat -b {cfg.kafka_bootstrap} -t gig.deadletter -C\n"
         f"  live state:   redis-cli -u {cfg.redis_url} zcard gs:geo:jobs\n"
         "  Grafana:      docker compose up (needs Docker)\n"

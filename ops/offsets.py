@@ -1,4 +1,4 @@
-"""Where a consumer group starts: the input topics' end offsets, and committing a group there.
+"""Where a consumer group starts: topics' end offsets, and committing a group there.
 
 A worker of a fresh group then sees exactly the events published after that
 point (the test harness and the benchmark each start one so).
@@ -13,12 +13,16 @@ Offsets = dict[TopicPartition, int]
 
 
 def input_end_offsets(bootstrap: str) -> Offsets:
+    return end_offsets(bootstrap, [topic.name for topic in INPUT_TOPICS])
+
+
+def end_offsets(bootstrap: str, topics: list[str]) -> Offsets:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap)
     try:
         partitions = [
-            TopicPartition(topic.name, p)
-            for topic in INPUT_TOPICS
-            for p in consumer.partitions_for_topic(topic.name) or ()
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in consumer.partitions_for_topic(topic) or ()
         ]
         return dict(consumer.end_offsets(partitions))
     finally:

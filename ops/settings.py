@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     # rebuild within the window sees every event of an entity.
     compaction_lag_s: int = Field(7 * DAY_SECONDS, ge=0)
 
+    # The worker's producer gathers records this long into one request per
+    # partition: matches and pushes come dozens at a time, and one produce request
+    # each cost a fifth of the worker's time.
+    producer_linger_s: float = Field(0.005, ge=0)
     batch_max: int = Field(500, ge=1)
     batch_within_s: float = Field(0.05, gt=0)
     sweep_interval_s: float = Field(1.0, gt=0)
@@ -87,12 +91,6 @@ class Settings(BaseSettings):
     car_kmh: float = Field(DEFAULT_SPEEDS["car"], gt=0)
     circle_minutes: float = Field(_TRAVEL.circle_minutes, gt=0)
 
-    @model_validator(mode="after")
-    def _webhook_has_url(self) -> Self:
-        if self.notify_sender == "webhook" and not self.notify_webhook_url:
-            raise ValueError("GIGSTREAM_NOTIFY_WEBHOOK_URL is required for the webhook sender")
-        return self
-
     # Matching (processors.matching, processors.dispatch): the score's weights,
     # how many matches each request sends, and the push dispatch's restraint.
     match_weight_skills: float = Field(_WEIGHTS.skills, ge=0)
@@ -109,6 +107,12 @@ class Settings(BaseSettings):
     push_quiet_from: time = _DISPATCH.quiet_from
     push_quiet_until: time = _DISPATCH.quiet_until
     push_channel: str = _DISPATCH.channel
+
+    @model_validator(mode="after")
+    def _webhook_has_url(self) -> Self:
+        if self.notify_sender == "webhook" and not self.notify_webhook_url:
+            raise ValueError("GIGSTREAM_NOTIFY_WEBHOOK_URL is required for the webhook sender")
+        return self
 
     def match_weights(self) -> Weights:
         return Weights(

@@ -72,7 +72,7 @@ class _NotificationEnvelope(msgspec.Struct, frozen=True):
 
 
 def decode_notification(raw: bytes) -> NotificationRequested:
-    """A gig.notifications record; raises msgspec.ValidationError or DecodeError when it is not one."""
+    """A gig.notifications record; raises a msgspec error when it is not one."""
     envelope = msgspec.json.decode(raw, type=_NotificationEnvelope)
     if envelope.type != NOTIFICATION_REQUESTED:
         raise msgspec.ValidationError(f"type {envelope.type!r} is not {NOTIFICATION_REQUESTED}")
