@@ -35,10 +35,8 @@ async def run(cfg: Settings, jobs: int, seekers: int, queries: int, seed: int) -
     redis = Redis.from_url(cfg.redis_url.rsplit("/", 1)[0] + f"/{CIRCLE_REDIS_DB}")
     await redis.flushdb()
     rng = random.Random(seed)
-    store = Store(redis, Rules(3_600_000), LIMITS, seen_ttl_s=3600, pending_ttl_ms=3_600_000)
     began = time.perf_counter()
-    await load(store, JOBS, (job_event(rng, n) for n in range(jobs)))
-    await load(store, SEEKERS, (seeker_event(rng, n) for n in range(seekers)))
+    await load_into(redis, rng, jobs, seekers)
     load_s = time.perf_counter() - began
     latencies, found = await query(redis, cfg, rng, queries)
     figures = {
@@ -55,6 +53,24 @@ async def run(cfg: Settings, jobs: int, seekers: int, queries: int, seed: int) -
     await redis.flushdb()
     await redis.aclose()
     return figures
+
+
+def load_city(redis_url: str, jobs: int, seekers: int, seed: int) -> None:
+    """A fresh database holding a city of open jobs and seekers, for other benchmarks."""
+
+    async def fill() -> None:
+        redis = Redis.from_url(redis_url)
+        await redis.flushdb()
+        await load_into(redis, random.Random(seed), jobs, seekers)
+        await redis.aclose()
+
+    asyncio.run(fill())
+
+
+async def load_into(redis: Redis, rng: random.Random, jobs: int, seekers: int) -> None:
+    store = Store(redis, Rules(3_600_000), LIMITS, seen_ttl_s=3600, pending_ttl_ms=3_600_000)
+    await load(store, JOBS, (job_event(rng, n) for n in range(jobs)))
+    await load(store, SEEKERS, (seeker_event(rng, n) for n in range(seekers)))
 
 
 async def load(store: Store, topic: Topic, events: Any) -> None:

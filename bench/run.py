@@ -32,7 +32,7 @@ from aiokafka import TopicPartition as AioPartition
 from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench import circle
+from bench import circle, matching
 from ops import stack
 from ops.offsets import Offsets, commit_group, input_end_offsets
 from ops.settings import Settings
@@ -51,6 +51,10 @@ def main() -> None:
     parser.add_argument("--circle-jobs", type=int, default=100_000)
     parser.add_argument("--circle-seekers", type=int, default=200_000)
     parser.add_argument("--circle-queries", type=int, default=1000)
+    parser.add_argument("--match-seekers", type=int, default=100_000)
+    parser.add_argument("--match-jobs", type=int, default=20_000)
+    parser.add_argument("--match-rates", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--match-probes", type=int, default=100)
     args = parser.parse_args()
     cfg = Settings()
     print("\n".join(stack.up(cfg)))
@@ -61,6 +65,10 @@ def main() -> None:
     print(f"pipeline: {pipeline['events_per_s']:,.0f} events/s")
     nearby = circle.main(cfg, args.circle_jobs, args.circle_seekers, args.circle_queries)
     print(f"nearby jobs query: p50 {nearby['query_ms_p50']} ms, p99 {nearby['query_ms_p99']} ms")
+    pushes = matching.main(
+        cfg, args.match_seekers, args.match_jobs, args.match_rates, args.match_probes
+    )
+    print(f"push latency: {pushes}")
     results = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores,"
@@ -70,6 +78,7 @@ def main() -> None:
         "pipeline": pipeline,
         "pipeline_to_raw_ratio": round(pipeline["events_per_s"] / raw["events_per_s"], 3),
         "circle_nearby_jobs": nearby,
+        "push_latency": pushes,
     }
     RESULTS.write_text(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode() + "\n")
     write_readme_table(results)
@@ -230,6 +239,21 @@ def poll(check: Callable[[], bool], what: str, deadline_s: float = 120) -> bool:
     return True
 
 
+def _push_rows(pushes: dict[str, Any]) -> list[str]:
+    city = f"{pushes['seekers']:,} seekers, {pushes['open_jobs']:,} open jobs"
+    rows = []
+    for name, at in pushes.items():
+        if not name.startswith("at_"):
+            continue
+        rate = name.removeprefix("at_").removesuffix("_events_per_s")
+        rows.append(
+            f"| job.posted → first push, {city}, {int(rate):,} background events/s:"
+            f" p50 / p99 | {at['latency_ms_p50']} ms / {at['latency_ms_p99']} ms"
+            f" ({at['probes']} probes) |"
+        )
+    return rows
+
+
 def write_readme_table(results: dict[str, Any]) -> None:
     raw, pipe, near = results["raw_limit"], results["pipeline"], results["circle_nearby_jobs"]
     per_key = f"{pipe['redis_bytes_per_key']} B per key"
@@ -252,6 +276,7 @@ def write_readme_table(results: dict[str, Any]) -> None:
         f" p50 / p99 | {near['query_ms_p50']} ms / {near['query_ms_p99']} ms |",
         f"| nearby jobs queries/s, one process | {near['queries_per_s']:,} |",
         f"| Redis geo index, bytes per member | {near['geo_bytes_per_member']} |",
+        *_push_rows(results["push_latency"]),
         f"| machine | {results['machine']}, {results['at']} |",
     ]
     text = README.read_text()

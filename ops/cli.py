@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run one stream worker (Faust)")
     worker.set_defaults(run=_worker)
 
+    matcher = commands.add_parser("matcher", help="run one matcher: matches and job pushes")
+    matcher.set_defaults(run=_matcher)
+
+    circle = commands.add_parser("circle", help="serve the 15-minute circle's live coverage")
+    circle.set_defaults(run=_circle)
+
     notify = commands.add_parser("notify", help="deliver job pushes from gig.notifications")
     notify.set_defaults(run=_notify)
 
@@ -69,6 +75,20 @@ def _worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _matcher(args: argparse.Namespace) -> int:
+    from streams.match_worker import serve  # imports aiokafka and Redis: only here
+
+    serve(settings())
+    return 0
+
+
+def _circle(args: argparse.Namespace) -> int:
+    from streams.circle_service import serve  # imports aiohttp and Redis: only here
+
+    serve(settings())
+    return 0
+
+
 def _notify(args: argparse.Namespace) -> int:
     from ops.notify import serve  # imports aiokafka, aiohttp and Redis: only here
 
@@ -86,14 +106,21 @@ def _up(args: argparse.Namespace) -> int:
     quiet = {**os.environ, "GIGSTREAM_LOG_LEVEL": os.environ.get("GIGSTREAM_LOG_LEVEL", "warn")}
     children = [
         subprocess.Popen([*me, "worker"], env=quiet),
+        subprocess.Popen([*me, "matcher"], env=quiet),
+        subprocess.Popen([*me, "circle"], env=quiet),
         # Not quiet: with the log sender, its lines are the pushes.
         subprocess.Popen([*me, "notify"]),
         subprocess.Popen([*me, "simulate", "--rate", str(args.rate)]),
     ]
     print(
-        f"gigstream is running: a worker, notify and the city simulator at {args.rate:g}"
-        " events/s.\n"
-        f"  metrics:      http://{cfg.web_host}:{cfg.web_port}/metrics\n"
+        "gigstream is running: a worker, a matcher, the circle, notify and the city simulator"
+        f" at {args.rate:g} events/s.\n"
+        f"  metrics:      http://{cfg.web_host}:{cfg.web_port}/metrics (worker),"
+        f" :{cfg.matcher_metrics_port}/metrics (matcher)\n"
+        f"  HTTP API:     http://{cfg.web_host}:{cfg.web_port}/circle/jobs?lat=32.2&lon=119.45"
+        "&mode=ebike, /seekers/<id>/matches, /jobs/<id>/candidates\n"
+        f"  the circle:   http://{cfg.web_host}:{cfg.circle_port}/circle/coverage,"
+        " /circle/gaps?k=5, /metrics\n"
         f"  pushes:       notify's log ({cfg.notify_sender} sender),"
         f" http://{cfg.web_host}:{cfg.notify_metrics_port}/metrics\n"
         f"  dead letters: kcat -b {cfg.kafka_bootstrap} -t gig.deadletter -C\n"

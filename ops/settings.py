@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     match_weight_travel: float = Field(_WEIGHTS.travel, ge=0)
     match_weight_wage: float = Field(_WEIGHTS.wage, ge=0)
     match_weight_soon: float = Field(_WEIGHTS.soon, ge=0)
+    matcher_metrics_port: int = 6068  # each `gigstream matcher` serves /metrics here
+    circle_port: int = 6069  # `gigstream circle`: /circle/coverage, /circle/gaps, /metrics
     match_top_seekers: int = Field(20, ge=1, le=1000)
     match_top_jobs: int = Field(10, ge=1, le=1000)
     push_per_position: int = Field(_DISPATCH.per_position, ge=1)

@@ -16,12 +16,11 @@ from redis.asyncio import Redis
 
 from ops.settings import settings
 from processors.ledger import Rules
-from streams import circle_views, coverage_views, match_views
-from streams.coverage import LiveCoverage
-from streams.matcher import Matcher, MatchRules
+from streams import circle_views, match_views
+from streams.match_worker import rules_of
 from streams.pipeline import Pipeline
 from streams.store import Store
-from topics.catalog import DEADLETTER, INPUT_TOPICS, MATCHES, NOTIFICATIONS
+from topics.catalog import DEADLETTER, INPUT_TOPICS
 from topics.envelope import Limits
 
 log = logging.getLogger(__name__)
@@ -62,26 +61,6 @@ async def send_deadletter(key: bytes | None, value: bytes) -> Any:
 
 
 pipeline = Pipeline(store, send_deadletter)
-match_rules = MatchRules(
-    cfg.travel_model(),
-    cfg.match_weights(),
-    cfg.dispatch_rules(),
-    cfg.match_top_seekers,
-    cfg.match_top_jobs,
-)
-matches = app.topic(MATCHES.name, key_serializer="raw", value_serializer="raw")
-notifications = app.topic(NOTIFICATIONS.name, key_serializer="raw", value_serializer="raw")
-
-
-async def send_match(key: bytes, value: bytes) -> Any:
-    return await matches.send(key=key, value=value)
-
-
-async def send_push(key: bytes, value: bytes) -> Any:
-    return await notifications.send(key=key, value=value)
-
-
-matcher = Matcher(store.redis, match_rules, send_match, send_push)
 
 
 inputs = app.topic(
@@ -100,22 +79,14 @@ async def apply_inputs(stream: faust.StreamT[bytes]) -> None:
         await pipeline.process([event.message for event in events])
 
 
-@app.task
-async def match_requests() -> None:
-    """Matches and pushes for the jobs and seekers the batches changed, shared by all workers."""
-    await matcher.run(lambda: not app.should_stop)
-
-
 @app.timer(cfg.sweep_interval_s)
 async def sweep() -> None:
-    """Close what the clock closed: expired jobs and check-ins, referents that never came;
-    and widen the dispatch of jobs whose next tier is due."""
+    """Close what the clock closed: expired jobs and check-ins, referents that never came."""
     try:
         now = datetime.now(UTC)
         now_ms = int(now.timestamp() * 1000)
         await store.sweep_expired(now_ms)
         await pipeline.expire_pending(now)
-        await matcher.dispatcher.widen_due(now_ms)
     except Exception:
         log.exception("sweep failed; the next tick retries")
 
@@ -127,8 +98,7 @@ async def metrics(web: Any, request: Any) -> Any:
 
 
 circle_views.register(app, store.redis, cfg.travel_model())
-match_views.register(app, store.redis, match_rules)
-coverage_views.register(app, LiveCoverage(store.redis, cfg.travel_model()))
+match_views.register(app, store.redis, rules_of(cfg))
 
 
 class Worker(faust.Worker):

@@ -4,12 +4,15 @@ A job's candidates are the seekers of its occupation at home within the
 circle of their own travel mode (one index per occupation and mode, so each
 search has its mode's radius) and the seekers checked in within the largest
 circle; a seeker's are the open jobs of their occupations within their
-circle. For any number of jobs or seekers it takes two round trips: every
-search in one pipeline, then every candidate's card (processors.cards) in
-another; what qualifies is decided by processors.matching.
+circle. For any number of jobs or seekers it takes one round trip: a pipeline
+of one script per job or seeker, which searches its indexes and returns every
+candidate's card (processors.cards); what qualifies is decided by
+processors.matching. Searching in Redis saves sending thousands of ids there
+and back, which cost more than the searches.
 """
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import msgspec
 from redis.asyncio import Redis
@@ -21,7 +24,31 @@ from streams import keys
 from streams.circle_queries import padded_km
 from topics.fields import Point
 
-Search = tuple[str, float, float, float]  # index, lat, lon, radius (km)
+# KEYS: the geo indexes, then the card hashes; ARGV: how many card hashes, lon,
+# lat, a radius (km) per index. Returns the distinct members found, then their
+# cards in each hash (nil where a member has none). HMGET goes in chunks: Lua's
+# unpack has a limit on its stack.
+NEAR = """
+local ids, seen = {}, {}
+local indexes = #KEYS - tonumber(ARGV[1])
+for i = 1, indexes do
+  local found = redis.call('GEOSEARCH', KEYS[i], 'FROMLONLAT', ARGV[2], ARGV[3],
+    'BYRADIUS', ARGV[3 + i], 'km')
+  for _, id in ipairs(found) do
+    if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+  end
+end
+local out = {ids}
+for h = indexes + 1, #KEYS do
+  local cards = {}
+  for first = 1, #ids, 1000 do
+    local chunk = redis.call('HMGET', KEYS[h], unpack(ids, first, math.min(first + 999, #ids)))
+    for _, card in ipairs(chunk) do cards[#cards + 1] = card end
+  end
+  out[#out + 1] = cards
+end
+return out
+"""
 _SEEKER = msgspec.json.Decoder(SeekerCard)
 _JOB = msgspec.json.Decoder(JobCard)
 _CHECKIN = msgspec.json.Decoder(CheckinCard)
@@ -31,40 +58,37 @@ async def seekers_near_jobs(
     redis: Redis, model: TravelModel, wanted: Sequence[JobCard]
 ) -> list[list[SeekerNow]]:
     """For each job, the active seekers of its occupation who may be inside its circle."""
-    widest = padded_km(max(model.radius_km(mode) for mode in MODES))
-    searches = []
-    for job in wanted:
-        per_job = [
-            (
-                keys.seekers_of(job.occupation, mode),
-                job.lat,
-                job.lon,
-                padded_km(model.radius_km(mode)),
+    radii = [padded_km(model.radius_km(mode)) for mode in MODES]
+    near = redis.register_script(NEAR)
+    async with redis.pipeline(transaction=False) as pipe:
+        for job in wanted:
+            indexes = [keys.seekers_of(job.occupation, mode) for mode in MODES]
+            await near(
+                keys=[*indexes, keys.GEO_CHECKINS, keys.SEEKER_CARDS, keys.CHECKIN_CARDS],
+                args=[2, job.lon, job.lat, *radii, max(radii)],
+                client=pipe,
             )
-            for mode in MODES
-        ]
-        searches.append([*per_job, (keys.GEO_CHECKINS, job.lat, job.lon, widest)])
-    found = await _search(redis, searches)
-    everyone = await seekers_now(redis, list(dict.fromkeys(i for ids in found for i in ids)))
-    by_id = {seeker.seeker_id: seeker for seeker in everyone}
-    return [[by_id[i] for i in ids if i in by_id] for ids in found]
+        replies = await pipe.execute()
+    return [_seekers(ids, cards, checkins) for ids, cards, checkins in replies]
 
 
 async def jobs_near_seekers(
     redis: Redis, model: TravelModel, wanted: Sequence[SeekerNow], now_ms: int
 ) -> list[list[tuple[str, JobCard]]]:
     """For each seeker, the open jobs of their occupations that may be inside their circle."""
-    searches = []
-    for seeker in wanted:
-        at = origin(seeker, now_ms)
-        radius = padded_km(model.radius_km(seeker.card.travel_mode))
-        occupations = dict.fromkeys(seeker.card.occupations)
-        searches.append([(keys.jobs_of(o), at.lat, at.lon, radius) for o in occupations])
-    found = await _search(redis, searches)
-    every_job = dict(
-        await open_jobs(redis, list(dict.fromkeys(i for ids in found for i in ids)), now_ms)
-    )
-    return [[(i, every_job[i]) for i in ids if i in every_job] for ids in found]
+    near = redis.register_script(NEAR)
+    async with redis.pipeline(transaction=False) as pipe:
+        for seeker in wanted:
+            at = origin(seeker, now_ms)
+            radius = padded_km(model.radius_km(seeker.card.travel_mode))
+            indexes = [keys.jobs_of(o) for o in dict.fromkeys(seeker.card.occupations)]
+            await near(
+                keys=[*indexes, keys.JOB_CARDS],
+                args=[1, at.lon, at.lat, *([radius] * len(indexes))],
+                client=pipe,
+            )
+        replies = await pipe.execute()
+    return [_open(ids, cards, now_ms) for ids, cards in replies]
 
 
 async def seekers_now(redis: Redis, seeker_ids: list[str]) -> list[SeekerNow]:
@@ -74,39 +98,53 @@ async def seekers_now(redis: Redis, seeker_ids: list[str]) -> list[SeekerNow]:
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hmget(keys.SEEKER_CARDS, seeker_ids)
         pipe.hmget(keys.CHECKIN_CARDS, seeker_ids)
-        seeker_blobs, checkin_blobs = await pipe.execute()
-    found = []
-    for seeker_id, blob, checkin_blob in zip(seeker_ids, seeker_blobs, checkin_blobs, strict=True):
-        if blob is None:
-            continue
-        card = _SEEKER.decode(blob)
-        if checkin_blob is None:
-            found.append(SeekerNow(seeker_id, card))
-            continue
-        checkin = _CHECKIN.decode(checkin_blob)
-        found.append(SeekerNow(seeker_id, card, Point(checkin.lat, checkin.lon), checkin.until_ms))
-    return found
+        cards, checkins = await pipe.execute()
+    return _seekers([i.encode() for i in seeker_ids], cards, checkins)
 
 
 async def open_jobs(redis: Redis, job_ids: list[str], now_ms: int) -> list[tuple[str, JobCard]]:
     """The open ones of these jobs; openness by the clock, not by the index's last sweep."""
     if not job_ids:
         return []
-    blobs = await redis.hmget(keys.JOB_CARDS, job_ids)
-    cards = (
-        (job_id, _JOB.decode(blob)) for job_id, blob in zip(job_ids, blobs, strict=True) if blob
-    )
-    return [(job_id, card) for job_id, card in cards if now_ms < card.deadline_ms]
+    cards = await redis.hmget(keys.JOB_CARDS, job_ids)
+    return _open([i.encode() for i in job_ids], cards, now_ms)
 
 
-async def _search(redis: Redis, searches: list[list[Search]]) -> list[list[str]]:
-    """The members found by each group of searches, one pipeline for all of them."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for group in searches:
-            for index, lat, lon, radius in group:
-                pipe.geosearch(index, longitude=lon, latitude=lat, radius=radius, unit="km")
-        replies = iter(await pipe.execute())
+def _seekers(
+    ids: list[bytes], cards: list[bytes | None], checkins: list[bytes | None]
+) -> list[SeekerNow]:
     return [
-        list(dict.fromkeys(member.decode() for _ in group for member in next(replies)))
-        for group in searches
+        _seeker_now(seeker_id, blob, checkin)
+        for seeker_id, blob, checkin in zip(ids, cards, checkins, strict=True)
+        if blob is not None  # else withdrawn since it was indexed
     ]
+
+
+def _open(ids: list[bytes], cards: list[bytes | None], now_ms: int) -> list[tuple[str, JobCard]]:
+    found = []
+    for job_id, blob in zip(ids, cards, strict=True):
+        if blob is not None and now_ms < (card := _job_card(blob)).deadline_ms:
+            found.append((job_id.decode(), card))
+    return found
+
+
+# The same cards come back request after request (a busy district's seekers are
+# the candidates of every job there): each distinct card (with its check-in) is
+# decoded once. A card that changed is different bytes: nothing stale is served.
+@lru_cache(maxsize=200_000)
+def _seeker_now(seeker_id: bytes, blob: bytes, checkin_blob: bytes | None) -> SeekerNow:
+    card = _SEEKER.decode(blob)
+    if checkin_blob is None:
+        return SeekerNow(seeker_id.decode(), card)
+    checkin = _checkin_card(checkin_blob)
+    return SeekerNow(seeker_id.decode(), card, Point(checkin.lat, checkin.lon), checkin.until_ms)
+
+
+@lru_cache(maxsize=100_000)
+def _job_card(blob: bytes) -> JobCard:
+    return _JOB.decode(blob)
+
+
+@lru_cache(maxsize=50_000)
+def _checkin_card(blob: bytes) -> CheckinCard:
+    return _CHECKIN.decode(blob)

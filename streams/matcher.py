@@ -1,9 +1,9 @@
 """The matcher: takes match requests, finds and scores candidates, sends matches and pushes.
 
-Every worker runs one, and together they are one consumer group of the
-request stream (streams.requests), so each request is handled once, by any
-worker, whichever partitions it owns. A request is acknowledged only once its
-matches and pushes are delivered to Kafka; one left unacknowledged by a worker
+Every matcher process (streams.match_worker) runs one, and together they are
+one consumer group of the request stream (streams.requests), so each request
+is handled once, by any of them. A request is acknowledged only once its
+matches and pushes are delivered to Kafka; one left unacknowledged by a matcher
 that died is claimed by another after CLAIM_IDLE_MS, and handled again: its
 pushes come out with the same notification_ids (streams.dispatch), its matches
 with the same event_ids.
@@ -143,7 +143,7 @@ class Matcher:
         return [entry for _, entries in reply or [] for entry in entries if entry[1]]
 
     async def _claim_abandoned(self) -> list[Entry]:
-        """Requests a worker took and never acknowledged (it died), now idle long enough."""
+        """Requests a matcher took and never acknowledged (it died), now idle long enough."""
         if time.monotonic() - self._claimed_at < CLAIM_EVERY_S:
             return []
         self._claimed_at = time.monotonic()

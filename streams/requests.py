@@ -2,12 +2,12 @@
 
 The store appends them to a Redis stream in the same atomic write as the
 states, so a crash between the write and the matching loses no request; the
-workers' matchers share the stream as one consumer group (streams.matcher).
+matchers share the stream as one consumer group (streams.matcher).
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 
-from processors.ledger import JOB, SEEKER, Applied
+from processors.ledger import CHECKIN, JOB, SEEKER, Applied, Ref
 from processors.outcome import Outcome
 
 # Trimmed only far behind the matchers (MAXLEN ~): a million requests unread is
@@ -27,14 +27,25 @@ TRIGGERS = {
 WIDENING_UP_TO_ID = [KIND, JOB, WIDEN, "1", ID]
 
 
-def requests_of(applied: Iterable[Applied]) -> list[dict[str, str]]:
-    """One request per job or seeker an applied event of the batch may rematch, in order."""
+def requests_of(applied: Iterable[Applied], changed_cards: Set[Ref]) -> list[dict[str, str]]:
+    """One request per job or seeker an applied event of the batch may rematch, in order.
+
+    Only where the matching card changed (a job's, a seeker's or their check-in's):
+    a new phone number or description changes no match, and asks for none.
+    """
     wanted: dict[tuple[str, str], None] = {}
     for one in applied:
         kind = TRIGGERS.get(one.incoming.event.type)
-        if kind is not None and one.result.outcome is Outcome.APPLIED:
-            data = one.incoming.event.data
-            entity_id = data.job_id if kind == JOB else data.seeker_id
+        if kind is None or one.result.outcome is not Outcome.APPLIED:
+            continue
+        data = one.incoming.event.data
+        entity_id = data.job_id if kind == JOB else data.seeker_id
+        cards = (
+            [Ref(JOB, entity_id)]
+            if kind == JOB
+            else [Ref(SEEKER, entity_id), Ref(CHECKIN, entity_id)]
+        )
+        if any(ref in changed_cards for ref in cards):
             wanted[(kind, entity_id)] = None
     return [{KIND: kind, ID: entity_id} for kind, entity_id in wanted]
 

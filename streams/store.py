@@ -177,7 +177,7 @@ class Store:
     ) -> list[Applied] | None:
         """The batch applied, or None when another writer changed what it read."""
         world = World({}, {}, set())
-        loaded = Loaded({}, {})
+        loaded = Loaded({}, {}, {}, now_ms)
         event_ids = [incoming.event.event_id for incoming in batch]
         world.seen = await self._load(world, loaded, refs, event_ids)
         # Waiting events drained by this batch may touch entities it did not name.
@@ -186,7 +186,12 @@ class Store:
         applied = apply_batch(world, batch, self.rules)
         plan = Plan()
         self._plan_writes(plan, world, loaded, now_ms)
-        for request in requests.requests_of(applied):
+        changed = {
+            ref
+            for ref in world.changed
+            if card_blob(ref, world.states[ref], now_ms) != loaded.cards.get(ref)
+        }
+        for request in requests.requests_of(applied, changed):
             plan.xadd(keys.MATCH_REQUESTS, request, requests.MAXLEN)
         checks = [[key, version] for key, version in loaded.versions.items()]
         fresh = [keys.seen(event_id) for event_id in world.new_seen]
@@ -208,6 +213,8 @@ class Store:
             loaded.versions[keys.pending(ref)] = waiting.pop(VERSION.encode(), b"").decode()
             loaded.indexed[ref] = orjson.loads(state.pop(INDEXED.encode(), b"[]"))
             world.states[ref] = decode_state(ref.kind, state) if state else None
+            # Encoded now: the ledger changes states in place.
+            loaded.cards[ref] = card_blob(ref, world.states[ref], loaded.now_ms)
             if waiting:
                 world.pending[ref] = [self._incoming(blob) for blob in waiting.values()]
         return {event_id for event_id, flag in zip(event_ids, reply[0], strict=True) if flag}
@@ -250,10 +257,12 @@ class Store:
 @dataclass
 class Loaded:
     """What the read script returned besides the states: each hash's version, each
-    entity's occupation indexes."""
+    entity's occupation indexes and matching card."""
 
     versions: dict[str, str]
     indexed: dict[Ref, list[str]]
+    cards: dict[Ref, str | None]  # each entity's matching card as read, before the batch
+    now_ms: int
 
 
 class Plan:
@@ -337,14 +346,14 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[s
     """
     if ref.kind == JOB:
         _index_job(tx, ref.id, state, now_ms)
-        _card(tx, keys.JOB_CARDS, ref.id, cards.job_card(state, now_ms))
+        _card(tx, keys.JOB_CARDS, ref.id, card_blob(ref, state, now_ms))
         _index_occupations(
             tx, ref, state.job.location, occupation_indexes(ref, state, now_ms), indexed
         )
     elif ref.kind == SEEKER:
         _place(tx, keys.GEO_SEEKERS, ref.id, state.profile.home, seekers.is_active(state))
         _tell(tx, changes.seeker_change(ref.id, state))
-        _card(tx, keys.SEEKER_CARDS, ref.id, cards.seeker_card(state))
+        _card(tx, keys.SEEKER_CARDS, ref.id, card_blob(ref, state, now_ms))
         _index_occupations(
             tx, ref, state.profile.home, occupation_indexes(ref, state, now_ms), indexed
         )
@@ -352,7 +361,7 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[s
         present = checkins.is_present(state, now_ms)
         _place(tx, keys.GEO_CHECKINS, ref.id, state.place, present)
         _due(tx, keys.DUE_CHECKINS, ref.id, state.until_ms, present)
-        _card(tx, keys.CHECKIN_CARDS, ref.id, cards.checkin_card(state, now_ms))
+        _card(tx, keys.CHECKIN_CARDS, ref.id, card_blob(ref, state, now_ms))
     elif ref.kind == MARKET:
         _index_market(tx, ref.id, state)
     elif ref.kind == APPLICATION:
@@ -406,11 +415,25 @@ def _index_application(tx: Plan, application_id: str, state: applications.Applic
         tx.sadd(key, application_id)
 
 
-def _card(tx: Plan, hash_key: str, member: str, card: msgspec.Struct | None) -> None:
-    if card is None:
+def card_blob(ref: Ref, state: Any, now_ms: int) -> str | None:
+    """The entity's matching card (processors.cards) as stored, or None when it has none."""
+    if state is None:
+        return None
+    card: msgspec.Struct | None = None
+    if ref.kind == JOB:
+        card = cards.job_card(state, now_ms)
+    elif ref.kind == SEEKER:
+        card = cards.seeker_card(state)
+    elif ref.kind == CHECKIN:
+        card = cards.checkin_card(state, now_ms)
+    return None if card is None else msgspec.json.encode(card).decode()
+
+
+def _card(tx: Plan, hash_key: str, member: str, blob: str | None) -> None:
+    if blob is None:
         tx.hdel(hash_key, member)
     else:
-        tx.hset(hash_key, {member: msgspec.json.encode(card).decode()})
+        tx.hset(hash_key, {member: blob})
 
 
 def _tell(tx: Plan, change: dict[str, str]) -> None:

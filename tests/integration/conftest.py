@@ -146,20 +146,17 @@ class Worker:
         return 0.0
 
 
-@pytest.fixture(scope="session")
-def worker(worker_env: dict[str, str], db: redis.Redis, tmp_path_factory: Any) -> Iterator[Worker]:
-    """A running worker process of its own consumer group."""
-    start_group_at_end(worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"], worker_env["GIGSTREAM_APP_ID"])
-    workdir = tmp_path_factory.mktemp("worker")
-    log = (workdir / "worker.log").open("wb")
+def start(command: str, env: dict[str, str], workdir: Path, url: str) -> Iterator["Worker"]:
+    """A `gigstream <command>` process, stopped (and its log shown if it failed) at the end."""
+    log = (workdir / f"{command}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "ops.cli", "worker"],
+        [sys.executable, "-m", "ops.cli", command],
         cwd=workdir,
-        env={**worker_env, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(ROOT)},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    yield Worker(process, f"http://127.0.0.1:{worker_env['GIGSTREAM_WEB_PORT']}")
+    yield Worker(process, url)
     process.terminate()
     try:
         process.wait(timeout=30)
@@ -168,7 +165,31 @@ def worker(worker_env: dict[str, str], db: redis.Redis, tmp_path_factory: Any) -
         process.wait()
     log.close()
     if process.returncode not in (0, -15):
-        print((workdir / "worker.log").read_text()[-5000:])
+        print((workdir / f"{command}.log").read_text()[-5000:])
+
+
+@pytest.fixture(scope="session")
+def worker(worker_env: dict[str, str], db: redis.Redis, tmp_path_factory: Any) -> Iterator[Worker]:
+    """A running worker process of its own consumer group."""
+    start_group_at_end(worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"], worker_env["GIGSTREAM_APP_ID"])
+    url = f"http://127.0.0.1:{worker_env['GIGSTREAM_WEB_PORT']}"
+    yield from start("worker", worker_env, tmp_path_factory.mktemp("worker"), url)
+
+
+@pytest.fixture(scope="session")
+def matcher(worker_env: dict[str, str], worker: Worker, tmp_path_factory: Any) -> Iterator[Worker]:
+    """A running matcher process, taking the worker's match requests; its /metrics at url."""
+    port = free_port()
+    env = {**worker_env, "GIGSTREAM_MATCHER_METRICS_PORT": str(port)}
+    yield from start("matcher", env, tmp_path_factory.mktemp("matcher"), f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="session")
+def circle(worker_env: dict[str, str], tmp_path_factory: Any) -> Iterator[Worker]:
+    """A running circle process: the live coverage, /circle/coverage and /circle/gaps at url."""
+    port = free_port()
+    env = {**worker_env, "GIGSTREAM_CIRCLE_PORT": str(port)}
+    yield from start("circle", env, tmp_path_factory.mktemp("circle"), f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="session")
@@ -215,6 +236,19 @@ class Tail:
         """Every record so far: key, decoded value, Kafka timestamp (ms)."""
         for records in self.consumer.poll(timeout_ms=200).values():
             self.seen.extend((r.key, orjson.loads(r.value), r.timestamp) for r in records)
+        return self.seen
+
+    def all_records(self) -> list[tuple[bytes | None, dict[str, Any], int]]:
+        """Every record up to the topic's end as of now."""
+        partitions = list(self.consumer.assignment())
+        ends = self.consumer.end_offsets(partitions)
+        wait_for(
+            lambda: (
+                self.records() is not None
+                and all(self.consumer.position(tp) >= ends[tp] for tp in partitions)
+            ),
+            "the topic read to its end",
+        )
         return self.seen
 
 

@@ -1,11 +1,11 @@
-"""GET /circle/coverage and /circle/gaps on the real worker, against a recompute over a small town.
+"""GET /circle/coverage and /circle/gaps of the circle process, against a recompute of a town.
 
 Each run builds a seeded random town at a spot in Heilongjiang where no other
 run left anything within CLEAR_KM, publishes it through Kafka, and compares
-the worker's live coverage of the town's H3 cells (which only this town's
+the circle's live coverage of the town's H3 cells (which only this town's
 seekers occupy) with processors.circle.recompute over what was published; the
 gaps, restricted to a box around the town, with a brute-force greedy. Another
-part of the spot checks the worker's incremental coverage against a fresh
+part of the spot checks the circle's incremental coverage against a fresh
 build from Redis, and a third that the expiry sweep uncovers a seeker.
 """
 
@@ -142,9 +142,9 @@ class Town:
         self.publish.event(topic, event)
 
 
-def get(worker: Worker, path: str, query: str = "") -> tuple[int, Any]:
+def get(circle: Worker, path: str, query: str = "") -> tuple[int, Any]:
     try:
-        with urllib.request.urlopen(f"{worker.url}{path}?{query}", timeout=30) as response:
+        with urllib.request.urlopen(f"{circle.url}{path}?{query}", timeout=30) as response:
             return response.status, orjson.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, orjson.loads(error.read())
@@ -154,8 +154,8 @@ def counts(share: Share | None) -> tuple[int, ...]:
     return (0, 0, 0, 0) if share is None else tuple(getattr(share, name) for name in COUNTS)
 
 
-def served_cells(worker: Worker, cells: set[str]) -> dict[str, tuple[int, ...]]:
-    status, body = get(worker, "/circle/coverage")
+def served_cells(circle: Worker, cells: set[str]) -> dict[str, tuple[int, ...]]:
+    status, body = get(circle, "/circle/coverage")
     assert status == 200, body
     served = body["cells"]
     return {c: tuple(served[c][n] for n in COUNTS) if c in served else counts(None) for c in cells}
@@ -165,11 +165,11 @@ def expected_cells(shares: Shares, cells: set[str]) -> dict[str, tuple[int, ...]
     return {cell: counts(shares.cells.get(cell)) for cell in cells}
 
 
-def serves(worker: Worker, town: Town) -> bool:
+def serves(circle: Worker, town: Town) -> bool:
     try:
-        served = served_cells(worker, town.cells)
-    except urllib.error.URLError:  # the worker's web server not up yet
-        assert worker.alive(), "the worker died"
+        served = served_cells(circle, town.cells)
+    except urllib.error.URLError:  # the circle's web server not up yet
+        assert circle.alive(), "the circle died"
         return False
     return served == expected_cells(town.recompute(), town.cells)
 
@@ -207,7 +207,9 @@ def change(rng: random.Random, town: Town) -> None:
 
 
 @pytest.fixture(scope="module")
-def town(producer: KafkaProducer, worker: Worker, db: redis.Redis) -> Iterator[Town]:
+def town(
+    producer: KafkaProducer, worker: Worker, circle: Worker, db: redis.Redis
+) -> Iterator[Town]:
     run = uuid.uuid4().hex[:8]
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
     shift = {"start": start.isoformat(), "end": (start + timedelta(hours=8)).isoformat()}
@@ -216,7 +218,7 @@ def town(producer: KafkaProducer, worker: Worker, db: redis.Redis) -> Iterator[T
     )
     rng = random.Random(SEED)
     build(rng, built)
-    wait_for(lambda: serves(worker, built), "the town's first coverage served")
+    wait_for(lambda: serves(circle, built), "the town's first coverage served")
     change(rng, built)
     yield built
     built.clear_away(2)
@@ -224,13 +226,13 @@ def town(producer: KafkaProducer, worker: Worker, db: redis.Redis) -> Iterator[T
 
 
 def test_live_coverage_of_the_towns_cells_equals_a_recompute_after_closes_and_withdrawals(
-    town: Town, worker: Worker
+    town: Town, circle: Worker
 ) -> None:
-    wait_for(lambda: serves(worker, town), "the town's changed coverage served")
+    wait_for(lambda: serves(circle, town), "the town's changed coverage served")
     expected = town.recompute()
     assert 0 < expected.city.covered < expected.city.seekers  # the town tests something
     assert 0 < expected.city.covered_for_place < expected.city.seekers
-    status, body = get(worker, "/circle/coverage")
+    status, body = get(circle, "/circle/coverage")
     assert status == 200
     some = next(iter(sorted(town.cells & expected.cells.keys())))
     share = body["cells"][some]
@@ -244,9 +246,9 @@ def uncovered_for_place(town: Town) -> list[SeekerSpot]:
 
 
 def test_gaps_in_a_box_around_the_town_equal_a_brute_force_greedy(
-    town: Town, worker: Worker
+    town: Town, circle: Worker
 ) -> None:
-    wait_for(lambda: serves(worker, town), "the town's changed coverage served")
+    wait_for(lambda: serves(circle, town), "the town's changed coverage served")
     south_west = offset(town.centre, -TOWN_KM - 1, -TOWN_KM - 1)
     north_east = offset(town.centre, TOWN_KM + 1, TOWN_KM + 1)
     box = f"{south_west.lat!r},{south_west.lon!r},{north_east.lat!r},{north_east.lon!r}"
@@ -256,7 +258,7 @@ def test_gaps_in_a_box_around_the_town_equal_a_brute_force_greedy(
     cells = h3.grid_disk(cell_of(town.centre.lat, town.centre.lon), math.ceil(reach_km / edge_km))
     expected = brute_force_greedy(uncovered_for_place(town), cells, MODEL, 5)
     assert len(expected) == 5
-    status, body = get(worker, "/circle/gaps", urlencode({"k": 5, "bbox": box}))
+    status, body = get(circle, "/circle/gaps", urlencode({"k": 5, "bbox": box}))
     assert status == 200, body
     assert [Gap(**item) for item in body["items"]] == expected
 
@@ -271,15 +273,15 @@ def test_gaps_in_a_box_around_the_town_equal_a_brute_force_greedy(
     ],
 )
 def test_a_bad_gaps_parameter_gets_400_and_what_to_change(
-    worker: Worker, query: str, reason: str
+    circle: Worker, query: str, reason: str
 ) -> None:
-    assert get(worker, "/circle/gaps", query) == (400, {"error": reason})
+    assert get(circle, "/circle/gaps", query) == (400, {"error": reason})
 
 
 async def rebuilt_equals_incremental(
-    incremental: LiveCoverage, redis_url: str, worker: Worker, cells: set[str]
+    incremental: LiveCoverage, redis_url: str, circle: Worker, cells: set[str]
 ) -> bool:
-    """Whether a fresh build from Redis equals the coverage kept by the feed, and the worker's."""
+    """Whether a fresh build from Redis equals the coverage kept by the feed, and the circle's."""
     now_ms = time.time_ns() // 1_000_000
     fresh_redis = Redis.from_url(redis_url)
     try:
@@ -287,12 +289,12 @@ async def rebuilt_equals_incremental(
     finally:
         await fresh_redis.aclose()
     kept = await incremental.shares(now_ms)  # caught up to at least where the fresh one read
-    served = await asyncio.to_thread(served_cells, worker, cells)
+    served = await asyncio.to_thread(served_cells, circle, cells)
     return kept == fresh and served == expected_cells(fresh, cells)
 
 
 async def test_the_coverage_kept_from_the_feed_equals_a_fresh_build_from_redis(
-    town: Town, worker: Worker, worker_env: dict[str, str]
+    town: Town, circle: Worker, worker_env: dict[str, str]
 ) -> None:
     url = worker_env["GIGSTREAM_REDIS_URL"]
     redis_client = Redis.from_url(url)
@@ -313,9 +315,9 @@ async def test_the_coverage_kept_from_the_feed_equals_a_fresh_build_from_redis(
         for seeker_id in sorted(side.seekers)[:6]:
             side.withdraw(seeker_id, 1)
         side.remove(sorted(side.places)[0], 1)
-        await asyncio.to_thread(wait_for, lambda: serves(worker, side), "the side area served")
+        await asyncio.to_thread(wait_for, lambda: serves(circle, side), "the side area served")
         end = time.monotonic() + DEADLINE_S
-        while not await rebuilt_equals_incremental(incremental, url, worker, side.cells):
+        while not await rebuilt_equals_incremental(incremental, url, circle, side.cells):
             assert time.monotonic() < end, "the kept coverage never equalled a fresh build"
             await asyncio.sleep(0.2)
     finally:
@@ -324,7 +326,7 @@ async def test_the_coverage_kept_from_the_feed_equals_a_fresh_build_from_redis(
 
 
 def test_the_expiry_sweep_takes_an_expired_job_out_of_the_coverage(
-    town: Town, worker: Worker
+    town: Town, circle: Worker
 ) -> None:
     side = Town(town.run + "x", town.centre, town.publish, town.shift)
     home = side.point(random.Random(SEED + 2), 1.0, -SIDE_KM)
@@ -333,19 +335,19 @@ def test_the_expiry_sweep_takes_an_expired_job_out_of_the_coverage(
         expires = datetime.now(UTC) + timedelta(seconds=15)
         side.job(f"{side.run}-j", home, OCCUPATIONS[0], 0, expires_at=expires.isoformat())
         cell = cell_of(home.lat, home.lon)
-        wait_for(lambda: served_cells(worker, {cell})[cell] == (1, 1, 0, 0), "the seeker covered")
-        assert datetime.now(UTC) < expires, "the worker took too long to check the job was open"
+        wait_for(lambda: served_cells(circle, {cell})[cell] == (1, 1, 0, 0), "the seeker covered")
+        assert datetime.now(UTC) < expires, "the circle took too long to check the job was open"
         del side.jobs[f"{side.run}-j"]  # expired, not closed
-        wait_for(lambda: served_cells(worker, {cell})[cell] == (1, 0, 0, 0), "the job swept")
+        wait_for(lambda: served_cells(circle, {cell})[cell] == (1, 0, 0, 0), "the job swept")
         assert datetime.now(UTC) >= expires
     finally:
         side.clear_away(2)
 
 
-def test_the_coverage_gauges_are_exported(town: Town, worker: Worker) -> None:
-    wait_for(lambda: serves(worker, town), "the town's changed coverage served")
-    seekers = wait_for(lambda: worker.metric("gigstream_circle_seekers"), "the seekers gauge")
+def test_the_coverage_gauges_are_exported(town: Town, circle: Worker) -> None:
+    wait_for(lambda: serves(circle, town), "the town's changed coverage served")
+    seekers = wait_for(lambda: circle.metric("gigstream_circle_seekers"), "the seekers gauge")
     assert seekers >= len(town.seekers)
     for covered_for in ("work", "place", "both"):
         labels = {"for": covered_for}
-        assert 0 <= worker.metric("gigstream_circle_covered_seekers", **labels) <= seekers
+        assert 0 <= circle.metric("gigstream_circle_covered_seekers", **labels) <= seekers

@@ -1,0 +1,89 @@
+"""`gigstream matcher`: a matcher process, one of the consumer group of the match requests.
+
+Matching runs beside the Faust workers, not inside them: on a worker's event
+loop every round trip of a request batch waited behind the agent's batches and
+the coverage feed, and matching, not ingest, became the limit (measured: tens
+of requests a second at 200 events/s). A matcher has a loop of its own, sends
+with a plain aiokafka producer, and widens due dispatch tiers each second;
+any number of matchers can run, on any machine, whatever the partitions.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from prometheus_client import start_http_server
+from redis.asyncio import Redis
+
+from ops.settings import Settings
+from streams.matcher import Matcher, MatchRules
+from topics.catalog import MATCHES, NOTIFICATIONS
+
+log = logging.getLogger(__name__)
+WIDEN_EVERY_S = 1.0
+
+
+def rules_of(cfg: Settings) -> MatchRules:
+    return MatchRules(
+        cfg.travel_model(),
+        cfg.match_weights(),
+        cfg.dispatch_rules(),
+        cfg.match_top_seekers,
+        cfg.match_top_jobs,
+    )
+
+
+async def run(cfg: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    redis = Redis.from_url(cfg.redis_url)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=cfg.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=int(cfg.producer_linger_s * 1000),
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+
+    async def send_match(key: bytes, value: bytes) -> Any:
+        return await producer.send(MATCHES.name, value=value, key=key)
+
+    async def send_push(key: bytes, value: bytes) -> Any:
+        return await producer.send(NOTIFICATIONS.name, value=value, key=key)
+
+    matcher = Matcher(redis, rules_of(cfg), send_match, send_push)
+    widening = asyncio.create_task(_widen(matcher, stop))
+    try:
+        await matcher.run(lambda: not stop.is_set())
+    finally:
+        stop.set()
+        await widening
+        await producer.stop()
+        await redis.aclose()
+    log.info("stopped")
+
+
+async def _widen(matcher: Matcher, stop: asyncio.Event) -> None:
+    """Requests for the jobs whose next dispatch tier is due, each second."""
+    while not stop.is_set():
+        try:
+            await matcher.dispatcher.widen_due(time.time_ns() // 1_000_000)
+        except Exception as error:
+            log.warning("widening due tiers failed (%r); the next tick retries", error)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), WIDEN_EVERY_S)
+
+
+def serve(cfg: Settings) -> None:
+    logging.basicConfig(
+        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    start_http_server(cfg.matcher_metrics_port, addr=cfg.web_host)
+    asyncio.run(run(cfg))
