@@ -4,8 +4,10 @@ A city of seekers and open jobs is loaded into a Redis database of its own
 through the real write path; then a real worker runs on it while the city
 simulator publishes background events at a fixed rate, and probe jobs are
 posted one at a time, each timed until its first notification.requested is
-read back from Kafka. Probes that no seeker fits push nothing and are counted
-apart.
+read back from Kafka. A probe no seeker fits, or one stuck behind a backlog
+for more than PROBE_WAIT_S, is counted apart; `settled` says whether the
+pipeline kept up with the rate at all (a few probes in a row pushed within a
+second) before the probes were timed.
 """
 
 import os
@@ -36,7 +38,8 @@ PROBE_WAIT_S = 10.0
 # Settled: this many probes in a row each pushed within SETTLED_S.
 WARM_PROBES = 3
 SETTLED_S = 1.0
-WARM_UP_DEADLINE_S = 300.0
+WARM_UP_DEADLINE_S = 180.0
+UNSETTLED_PROBES = 5
 
 
 def main(cfg: Settings, seekers: int, jobs: int, rates: list[int], probes: int) -> dict[str, Any]:
@@ -90,7 +93,7 @@ def _at_rate(cfg: Settings, redis_url: str, rate: int, probes: int) -> dict[str,
         stderr=subprocess.DEVNULL,
     )
     try:
-        latencies, silent = _probe(cfg, probes)
+        latencies, silent, settled = _probe(cfg, probes)
     finally:
         for process in (feed, matcher, worker):
             process.terminate()
@@ -98,15 +101,16 @@ def _at_rate(cfg: Settings, redis_url: str, rate: int, probes: int) -> dict[str,
             process.wait(timeout=60)
         log.close()
     return {
-        "probes": len(latencies),
-        "probes_no_one_fits": silent,
+        "settled": settled,
+        "probes_pushed": len(latencies),
+        "probes_without_push_in_10_s": silent,
         "latency_ms_p50": _ms(circle.percentile(latencies, 0.5)) if latencies else None,
         "latency_ms_p99": _ms(circle.percentile(latencies, 0.99)) if latencies else None,
         "latency_ms_max": _ms(max(latencies)) if latencies else None,
     }
 
 
-def _probe(cfg: Settings, count: int) -> tuple[list[float], int]:
+def _probe(cfg: Settings, count: int) -> tuple[list[float], int, bool]:
     """Posts probe jobs one at a time; the seconds until each one's first push."""
     rng = random.Random(17)
     producer = KafkaProducer(bootstrap_servers=cfg.kafka_bootstrap, acks=1, linger_ms=0)
@@ -119,10 +123,11 @@ def _probe(cfg: Settings, count: int) -> tuple[list[float], int]:
     consumer.seek_to_end()
     for partition in partitions:
         consumer.position(partition)
-    _warm_up(producer, consumer, rng)
+    settled = _warm_up(producer, consumer, rng)
     latencies: list[float] = []
     silent = 0
-    for _ in range(count):
+    # Behind a growing backlog every probe waits out PROBE_WAIT_S: a few show it.
+    for _ in range(count if settled else UNSETTLED_PROBES):
         waited = _one_probe(producer, consumer, rng)
         if waited is None:
             silent += 1
@@ -130,19 +135,21 @@ def _probe(cfg: Settings, count: int) -> tuple[list[float], int]:
             latencies.append(waited)
     producer.close()
     consumer.close()
-    return latencies, silent
+    return latencies, silent, settled
 
 
-def _warm_up(producer: KafkaProducer, consumer: KafkaConsumer, rng: random.Random) -> None:
-    """Until probes come back quickly: the worker has joined its group, built its coverage
-    of the loaded city, and worked off the events that piled up meanwhile."""
+def _warm_up(producer: KafkaProducer, consumer: KafkaConsumer, rng: random.Random) -> bool:
+    """Whether probes came back quickly before the deadline: the worker and the matcher
+    joined their groups and worked off what piled up meanwhile. If not, the pipeline
+    cannot keep up with the rate, and the probes measure the backlog."""
     deadline = time.monotonic() + WARM_UP_DEADLINE_S
     quick = 0
     while quick < WARM_PROBES:
         if time.monotonic() > deadline:
-            raise RuntimeError("the pipeline never settled: see .stack/bench-matching-*.log")
+            return False
         waited = _one_probe(producer, consumer, rng)
         quick = quick + 1 if waited is not None and waited < SETTLED_S else 0
+    return True
 
 
 def _one_probe(

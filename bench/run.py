@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--circle-queries", type=int, default=1000)
     parser.add_argument("--match-seekers", type=int, default=100_000)
     parser.add_argument("--match-jobs", type=int, default=20_000)
-    parser.add_argument("--match-rates", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--match-rates", type=int, nargs="+", default=[200, 1000, 5000])
     parser.add_argument("--match-probes", type=int, default=100)
     args = parser.parse_args()
     cfg = Settings()
@@ -249,7 +249,8 @@ def _push_rows(pushes: dict[str, Any]) -> list[str]:
         rows.append(
             f"| job.posted → first push, {city}, {int(rate):,} background events/s:"
             f" p50 / p99 | {at['latency_ms_p50']} ms / {at['latency_ms_p99']} ms"
-            f" ({at['probes']} probes) |"
+            f" ({at['probes_pushed']} probes pushed, {at['probes_without_push_in_10_s']} not in"
+            f" 10 s{'' if at['settled'] else '; did not keep up with the rate'}) |"
         )
     return rows
 

@@ -39,6 +39,13 @@ def tier_size(remaining_headcount: int, rules: DispatchRules) -> int:
     return rules.per_position * remaining_headcount
 
 
+def shortlist(ranked_ids: list[str], size: int, rules: DispatchRules) -> list[str]:
+    """The best candidates a tier is chosen from: enough to fill the last tier after
+    skipping everyone the earlier tiers reached, and a tier's worth more for those at
+    their hourly limit. Sending all of a busy job's hundreds cost a fifth of its time."""
+    return ranked_ids[: size * (rules.max_tiers + 1)]
+
+
 def not_before(now: datetime, rules: DispatchRules) -> datetime:
     """now, or the end of the quiet hours when now falls inside them, in Beijing time."""
     local = now.astimezone(CHINA)

@@ -24,7 +24,14 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from processors.cards import JobCard
-from processors.dispatch import DispatchRules, next_tier_at, not_before, notification, tier_size
+from processors.dispatch import (
+    DispatchRules,
+    next_tier_at,
+    not_before,
+    notification,
+    shortlist,
+    tier_size,
+)
 from processors.ledger import JOB
 from processors.matching import Match, SeekerNow, Weights, best_jobs, best_seekers, explain
 from processors.travel import TravelModel
@@ -236,7 +243,7 @@ class Matcher:
                     request.entity_id,
                     request.widen,
                     size,
-                    list(reachable),
+                    shortlist(list(reachable), size, rules.dispatch),
                     _ms(at),
                     _ms(next_at),
                 )

@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ops import stack
 from ops.offsets import commit_group, input_end_offsets
 from ops.settings import Settings
-from topics.catalog import BY_NAME, DEADLETTER
+from topics.catalog import BY_NAME, DEADLETTER, MATCHES, NOTIFICATIONS
 from topics.fields import Point
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,6 +99,20 @@ def live_stack(base_settings: Settings) -> Iterator[Settings]:
         stack.down(base_settings)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def outputs_at_start(live_stack: Settings) -> dict[TopicPartition, int]:
+    """Where the output topics ended when the session began: what came later is this session's."""
+    consumer = KafkaConsumer(bootstrap_servers=live_stack.kafka_bootstrap)
+    partitions = [
+        TopicPartition(topic.name, p)
+        for topic in (MATCHES, NOTIFICATIONS)
+        for p in consumer.partitions_for_topic(topic.name) or ()
+    ]
+    ends: dict[TopicPartition, int] = consumer.end_offsets(partitions)
+    consumer.close()
+    return ends
+
+
 @pytest.fixture(scope="session")
 def worker_env(live_stack: Settings) -> dict[str, str]:
     run_id = uuid.uuid4().hex[:8]
@@ -128,8 +142,11 @@ def start_group_at_end(bootstrap: str, group: str) -> None:
 
 @dataclass
 class Worker:
+    """A running `gigstream` process: its HTTP base URL and its log file."""
+
     process: subprocess.Popen[bytes]
     url: str
+    log: Path
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -156,7 +173,7 @@ def start(command: str, env: dict[str, str], workdir: Path, url: str) -> Iterato
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    yield Worker(process, url)
+    yield Worker(process, url, workdir / f"{command}.log")
     process.terminate()
     try:
         process.wait(timeout=30)

@@ -161,7 +161,7 @@ class Notify:
     def metric(self, outcome: str) -> float:
         """gigstream_notifications_total of the running process (None until it serves)."""
         assert self.process is not None
-        worker = Worker(self.process, self.metrics_url)
+        worker = Worker(self.process, self.metrics_url, self.log)
         try:
             return worker.metric("gigstream_notifications_total", outcome=outcome)
         except (urllib.error.URLError, ConnectionError):

@@ -7,7 +7,14 @@ import pytest
 
 from processors import jobs
 from processors.cards import job_card
-from processors.dispatch import DispatchRules, next_tier_at, not_before, notification, tier_size
+from processors.dispatch import (
+    DispatchRules,
+    next_tier_at,
+    not_before,
+    notification,
+    shortlist,
+    tier_size,
+)
 from processors.matching import CHINA, Match
 from tests import factory
 from topics.jobs import JobPosted
@@ -63,6 +70,12 @@ def test_a_push_names_the_job_and_the_reasons_and_nothing_of_the_seeker() -> Non
     assert push.notification_id == later.notification_id
     text = msgspec.json.encode(push).decode()
     assert "13812345678" not in text and "张三" not in text
+
+
+def test_a_tier_chooses_from_enough_to_fill_the_last_tier_and_one_more() -> None:
+    ranked = [f"S{i}" for i in range(100)]
+    assert shortlist(ranked, 6, RULES) == ranked[:24]  # 3 tiers of 6, and 6 more
+    assert shortlist(ranked[:5], 6, RULES) == ranked[:5]
 
 
 def test_rules_refuse_nonsense() -> None:

@@ -1,0 +1,96 @@
+"""Personal information never leaves unmasked: a scan of everything the session's processes said.
+
+Every seeker the integration tests register carries the factory's phone and
+name (tests/factory.py) unless a test set its own. Run after the tests that
+match, push and serve them (files run in name order), this scans the logs of
+the worker, the matcher and the circle, their /metrics, the ranked lists and
+every record on gig.matches and gig.notifications since the session began.
+"""
+
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from kafka import KafkaConsumer, TopicPartition
+
+from ops.settings import Settings
+from tests import factory
+from tests.integration.conftest import Publisher, Worker, wait_for
+from topics.catalog import MATCHES, NOTIFICATIONS
+
+pytestmark = pytest.mark.integration
+
+PHONE = "13812345678"
+NAME = "张三"
+SECRETS = (PHONE, NAME, PHONE[3:7] + PHONE[-4:])
+
+
+def leaks(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text]
+
+
+def since_start(bootstrap: str, topic: str, start: dict[TopicPartition, int]) -> str:
+    """Every record the session put on the topic, as one text."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    partitions = [tp for tp in start if tp.topic == topic]
+    consumer.assign(partitions)
+    for tp in partitions:
+        consumer.seek(tp, start[tp])
+    ends = consumer.end_offsets(partitions)
+    chunks: list[bytes] = []
+
+    def read_to_end() -> bool:
+        for records in consumer.poll(timeout_ms=500).values():
+            chunks.extend(r.value or b"" for r in records)
+        return all(consumer.position(tp) >= ends[tp] for tp in partitions)
+
+    wait_for(read_to_end, f"{topic} read to its end")
+    consumer.close()
+    return b"\n".join(chunks).decode(errors="replace")
+
+
+def test_no_log_metric_list_match_or_push_carries_a_phone_or_a_name(
+    publish: Publisher,
+    db: redis.Redis,
+    worker: Worker,
+    matcher: Worker,
+    circle: Worker,
+    live_stack: Settings,
+    outputs_at_start: dict[TopicPartition, int],
+) -> None:
+    seeker, job = f"pii-{uuid.uuid4().hex[:8]}-s", f"pii-{uuid.uuid4().hex[:8]}-j"
+    publish.event("gig.seekers", factory.seeker_registered(seeker, 0))  # the factory's phone, name
+    wait_for(lambda: db.exists(f"gs:seeker:{seeker}"), "the seeker")
+    now = datetime.now(UTC)
+    shift = {
+        "start": (now + timedelta(hours=1)).isoformat(),
+        "end": (now + timedelta(hours=9)).isoformat(),
+    }
+    publish.event("gig.jobs", factory.job_posted(job, 0, shift=shift))
+    bootstrap = live_stack.kafka_bootstrap
+
+    def matched_and_pushed() -> bool:
+        topics = (MATCHES.name, NOTIFICATIONS.name)
+        return all(seeker in since_start(bootstrap, t, outputs_at_start) for t in topics)
+
+    wait_for(matched_and_pushed, "the seeker's match and push")
+    lists = [
+        urllib.request.urlopen(f"{worker.url}{path}", timeout=10).read().decode()
+        for path in (f"/jobs/{job}/candidates", f"/seekers/{seeker}/matches")
+    ]
+    assert "138****5678" in lists[0]  # the seeker is listed, masked
+    said = {
+        "worker log": worker.log.read_text(errors="replace"),
+        "matcher log": matcher.log.read_text(errors="replace"),
+        "circle log": circle.log.read_text(errors="replace"),
+        "worker metrics": urllib.request.urlopen(f"{worker.url}/metrics").read().decode(),
+        "matcher metrics": urllib.request.urlopen(f"{matcher.url}/metrics").read().decode(),
+        "circle metrics": urllib.request.urlopen(f"{circle.url}/metrics").read().decode(),
+        "ranked lists": "\n".join(lists),
+        MATCHES.name: since_start(bootstrap, MATCHES.name, outputs_at_start),
+        NOTIFICATIONS.name: since_start(bootstrap, NOTIFICATIONS.name, outputs_at_start),
+    }
+    assert {where: leaks(text) for where, text in said.items() if leaks(text)} == {}
+    assert seeker in said[NOTIFICATIONS.name]  # the scan saw this run's push too
