@@ -246,11 +246,18 @@ def _push_rows(pushes: dict[str, Any]) -> list[str]:
         if not name.startswith("at_"):
             continue
         rate = name.removeprefix("at_").removesuffix("_events_per_s")
+        what = f"| job.posted → first push, {city}, {int(rate):,} background events/s: p50 / p99 |"
+        if at["latency_ms_p50"] is None:
+            rows.append(
+                f"{what} not measured: the matcher fell behind the rate"
+                f" ({at['probes_without_push_in_10_s']} probes, none pushed within 10 s) |"
+            )
+            continue
+        behind = "" if at["settled"] else "; did not keep up with the rate"
         rows.append(
-            f"| job.posted → first push, {city}, {int(rate):,} background events/s:"
-            f" p50 / p99 | {at['latency_ms_p50']} ms / {at['latency_ms_p99']} ms"
-            f" ({at['probes_pushed']} probes pushed, {at['probes_without_push_in_10_s']} not in"
-            f" 10 s{'' if at['settled'] else '; did not keep up with the rate'}) |"
+            f"{what} {at['latency_ms_p50']} ms / {at['latency_ms_p99']} ms"
+            f" ({at['probes_pushed']} probes pushed,"
+            f" {at['probes_without_push_in_10_s']} not within 10 s{behind}) |"
         )
     return rows
 
