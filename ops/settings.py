@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     match_weight_soon: float = Field(_WEIGHTS.soon, ge=0)
     matcher_metrics_port: int = 6068  # each `gigstream matcher` serves /metrics here
     circle_port: int = 6069  # `gigstream circle`: /circle/coverage, /circle/gaps, /metrics
+    # The best station sites exported as gauges (gigstream_circle_gap_*), this often.
+    circle_gaps_k: int = Field(5, ge=1, le=50)
+    circle_gaps_every_s: float = Field(60.0, gt=0)
     match_top_seekers: int = Field(20, ge=1, le=1000)
     match_top_jobs: int = Field(10, ge=1, le=1000)
     push_per_position: int = Field(_DISPATCH.per_position, ge=1)

@@ -3,15 +3,18 @@
 GET /circle/coverage and GET /circle/gaps answer from the coverage kept from
 the change feed (streams.coverage), brought up to the feed's end first, so an
 answer reflects every write before it; /metrics serves the circle's gauges,
-refreshed twice a second. It runs beside the Faust workers rather than in
-them: applying a change costs 0.1–0.2 ms in a dense city and building the
-coverage of 100,000 seekers takes a minute, which on a worker's event loop
-halved ingest and stalled it at every start (measured). Every circle process
-keeps the whole city, so any number can serve.
+refreshed twice a second, and the best station sites, every minute. It runs
+beside the Faust workers rather than in them: applying a change costs
+0.1–0.2 ms in a dense city and building the coverage of 100,000 seekers takes
+a minute, which on a worker's event loop halved ingest and stalled it at every
+start (measured). Every circle process keeps the whole city, so any number can
+serve.
 """
 
 import asyncio
+import contextlib
 import logging
+import math
 import signal
 import time
 from typing import Any
@@ -25,6 +28,7 @@ from ops.settings import Settings
 from processors.circle import Share
 from streams.circle_params import BadParameter, gaps_query
 from streams.coverage import LiveCoverage, export
+from streams.metrics import CIRCLE_GAP_LAT, CIRCLE_GAP_LON, CIRCLE_GAP_SEEKERS
 
 COVERAGE_PATH = "/circle/coverage"
 GAPS_PATH = "/circle/gaps"
@@ -78,6 +82,23 @@ async def follow_changes(live: LiveCoverage, stop: asyncio.Event) -> None:
             continue
 
 
+async def export_gaps(live: LiveCoverage, k: int, every_s: float, stop: asyncio.Event) -> None:
+    """The best k station sites as gauges, every every_s: the siting takes seconds in a big
+    city, so it runs far less often than the coverage's own gauges."""
+    while not stop.is_set():
+        try:
+            gaps = await live.gaps(_now_ms(), k)
+            for rank in range(1, k + 1):
+                gap = gaps[rank - 1] if rank <= len(gaps) else None
+                CIRCLE_GAP_SEEKERS.labels(str(rank)).set(gap.seekers_brought_in if gap else 0)
+                CIRCLE_GAP_LAT.labels(str(rank)).set(gap.lat if gap else math.nan)
+                CIRCLE_GAP_LON.labels(str(rank)).set(gap.lon if gap else math.nan)
+        except Exception:
+            log.exception("siting the next stations failed; the next round retries")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+
+
 async def run(cfg: Settings) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -88,9 +109,11 @@ async def run(cfg: Settings) -> None:
     runner = web.AppRunner(routes(live))
     await runner.setup()
     await web.TCPSite(runner, cfg.web_host, cfg.circle_port).start()
+    gaps = asyncio.create_task(export_gaps(live, cfg.circle_gaps_k, cfg.circle_gaps_every_s, stop))
     try:
         await follow_changes(live, stop)
     finally:
+        await gaps
         await runner.cleanup()
         await redis.aclose()
 

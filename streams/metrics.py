@@ -43,6 +43,15 @@ CIRCLE_DISTRICT_COVERED = Gauge(
     "gigstream_circle_covered_seekers by district of home.",
     ["district", "for"],
 )
+# Where the next gig stations would help most (streams.circle_service), by rank 1..k:
+# a rank is a bounded label, the cell's id and centre are values.
+CIRCLE_GAP_SEEKERS = Gauge(
+    "gigstream_circle_gap_seekers",
+    "Seekers a new station at the rank's cell would bring within the circle of a place.",
+    ["rank"],
+)
+CIRCLE_GAP_LAT = Gauge("gigstream_circle_gap_lat", "Latitude of the rank's cell centre.", ["rank"])
+CIRCLE_GAP_LON = Gauge("gigstream_circle_gap_lon", "Longitude of the rank's cell centre.", ["rank"])
 # The matcher (streams.matcher): requests handled, matches and pushes sent.
 MATCH_REQUESTS = Counter(
     "gigstream_match_requests_total",

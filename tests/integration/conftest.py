@@ -205,7 +205,7 @@ def matcher(worker_env: dict[str, str], worker: Worker, tmp_path_factory: Any) -
 def circle(worker_env: dict[str, str], tmp_path_factory: Any) -> Iterator[Worker]:
     """A running circle process: the live coverage, /circle/coverage and /circle/gaps at url."""
     port = free_port()
-    env = {**worker_env, "GIGSTREAM_CIRCLE_PORT": str(port)}
+    env = {**worker_env, "GIGSTREAM_CIRCLE_PORT": str(port), "GIGSTREAM_CIRCLE_GAPS_EVERY_S": "2"}
     yield from start("circle", env, tmp_path_factory.mktemp("circle"), f"http://127.0.0.1:{port}")
 
 

@@ -28,6 +28,7 @@ import orjson
 import pytest
 import redis
 from kafka import KafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from processors.circle import (
@@ -351,3 +352,27 @@ def test_the_coverage_gauges_are_exported(town: Town, circle: Worker) -> None:
     for covered_for in ("work", "place", "both"):
         labels = {"for": covered_for}
         assert 0 <= circle.metric("gigstream_circle_covered_seekers", **labels) <= seekers
+
+
+def by_rank(circle: Worker) -> dict[str, dict[str, float]]:
+    """The gap gauges of one scrape: gauge name -> rank -> value."""
+    text = urllib.request.urlopen(f"{circle.url}/metrics", timeout=10).read().decode()
+    found: dict[str, dict[str, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("gigstream_circle_gap_"):
+                found.setdefault(sample.name, {})[sample.labels["rank"]] = sample.value
+    return found
+
+
+def test_the_best_station_sites_are_exported_by_rank(town: Town, circle: Worker) -> None:
+    wait_for(lambda: serves(circle, town), "the town's changed coverage served")
+    gauges = wait_for(
+        lambda: (g := by_rank(circle)) and g.get("gigstream_circle_gap_seekers", {}).get("1") and g,
+        "the best site's gauge",
+    )
+    brought_in = [gauges["gigstream_circle_gap_seekers"][str(rank)] for rank in range(1, 6)]
+    assert brought_in[0] > 0
+    assert brought_in == sorted(brought_in, reverse=True)  # greedy: each pick brings fewer in
+    lat, lon = gauges["gigstream_circle_gap_lat"]["1"], gauges["gigstream_circle_gap_lon"]["1"]
+    assert -90 <= lat <= 90 and -180 <= lon <= 180
