@@ -8,13 +8,13 @@ removes them as they open, close, appear and go.
 
 import heapq
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
 import h3  # type: ignore[import-untyped]  # h3 ships no type hints
 
-from processors.travel import EARTH_RADIUS_KM, MODES, TravelModel
+from processors.travel import EARTH_RADIUS_KM, MODES, TravelModel, distance_km
 from topics.fields import TravelMode
 
 CELL_RESOLUTION = 8
@@ -31,7 +31,9 @@ class SeekerSpot:
     lon: float
     mode: TravelMode
     occupations: frozenset[str]
-    district: str | None  # None: counted city-wide and per cell, in no district
+    # None: the district of the nearest market or station (a home carries none in
+    # the contract); with no place known yet, counted city-wide and per cell only.
+    district: str | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class PlaceSpot:
     place_id: str
     lat: float
     lon: float
+    district: str | None = None
 
 
 @dataclass(frozen=True)
@@ -138,13 +141,15 @@ class _Grid(Generic[T]):
 
 
 class _Seeker:
-    __slots__ = ("cell", "jobs", "places", "spot")
+    __slots__ = ("cell", "district", "jobs", "nearest", "places", "spot")
 
-    def __init__(self, spot: SeekerSpot) -> None:
+    def __init__(self, spot: SeekerSpot, nearest: "_Nearest") -> None:
         self.spot = spot
         self.cell = cell_of(spot.lat, spot.lon)
         self.jobs = 0
         self.places = 0
+        self.nearest = nearest
+        self.district = spot.district if spot.district is not None else nearest.district
 
     def covered(self) -> tuple[bool, bool]:
         return self.jobs > 0, self.places > 0
@@ -183,10 +188,10 @@ class _Tallies:
         self.districts: dict[str, Share] = {}
         self.cells: dict[str, Share] = {}
 
-    def count(self, spot: SeekerSpot, cell: str, share: Share, sign: int) -> None:
+    def count(self, district: str | None, cell: str, share: Share, sign: int) -> None:
         self.city = _shifted(self.city, share, sign)
-        if spot.district is not None:
-            _shift(self.districts, spot.district, share, sign)
+        if district is not None:
+            _shift(self.districts, district, share, sign)
         _shift(self.cells, cell, share, sign)
 
     def shares(self) -> Shares:
@@ -213,19 +218,19 @@ class Coverage:
 
     def upsert_seeker(self, spot: SeekerSpot) -> None:
         self.remove_seeker(spot.seeker_id)
-        seeker = _Seeker(spot)
+        seeker = _Seeker(spot, nearest_place(spot, self._places.values()))
         seeker.jobs, seeker.places = self._count_reach(spot)
         self._seekers[spot.seeker_id] = seeker
         for grid in self._grids_holding(spot):
             grid.add(spot.seeker_id, spot.lat, spot.lon, seeker)
-        self._tallies.count(spot, seeker.cell, seeker.share(), +1)
+        self._tallies.count(seeker.district, seeker.cell, seeker.share(), +1)
 
     def remove_seeker(self, seeker_id: str) -> None:
         seeker = self._seekers.pop(seeker_id, None)
         if seeker is None:
             return
         spot = seeker.spot
-        self._tallies.count(spot, seeker.cell, seeker.share(), -1)
+        self._tallies.count(seeker.district, seeker.cell, seeker.share(), -1)
         for grid in self._grids_holding(spot):
             grid.discard(seeker_id, spot.lat, spot.lon)
 
@@ -244,10 +249,14 @@ class Coverage:
         self._reach_from(job, job.occupation, Reach(-1, 0))
 
     def upsert_place(self, place: PlaceSpot) -> None:
+        if self._places.get(place.place_id) == place:
+            return  # upserted again as it was: a reference topic replays so
         self.remove_place(place.place_id)
         self._places[place.place_id] = place
         self._place_grid.add(place.place_id, place.lat, place.lon, place)
         self._reach_from(place, None, Reach(0, +1))
+        if place.district is not None:
+            self._redistrict(lambda seeker: _nearer(place, seeker))
 
     def remove_place(self, place_id: str) -> None:
         place = self._places.pop(place_id, None)
@@ -255,6 +264,12 @@ class Coverage:
             return
         self._place_grid.discard(place_id, place.lat, place.lon)
         self._reach_from(place, None, Reach(0, -1))
+        places = self._places.values()
+        self._redistrict(
+            lambda seeker: (
+                nearest_place(seeker.spot, places) if seeker.nearest.place_id == place_id else None
+            )
+        )
 
     def reach(self, seeker_id: str) -> Reach | None:
         seeker = self._seekers.get(seeker_id)
@@ -305,8 +320,53 @@ class Coverage:
         seeker.places += by.places
         after = seeker.covered()
         if after != before:
-            self._tallies.count(seeker.spot, seeker.cell, _share(*before), -1)
-            self._tallies.count(seeker.spot, seeker.cell, _share(*after), +1)
+            self._tallies.count(seeker.district, seeker.cell, _share(*before), -1)
+            self._tallies.count(seeker.district, seeker.cell, _share(*after), +1)
+
+    def _redistrict(self, nearer: Callable[[_Seeker], "_Nearest | None"]) -> None:
+        """Moves the seekers whose nearest place changed to the new place's district.
+
+        A look at every seeker: places change seldom, seekers often.
+        """
+        for seeker in self._seekers.values():
+            if seeker.spot.district is not None:
+                continue
+            nearest = nearer(seeker)
+            if nearest is None:
+                continue
+            share = seeker.share()
+            self._tallies.count(seeker.district, seeker.cell, share, -1)
+            seeker.nearest, seeker.district = nearest, nearest.district
+            self._tallies.count(seeker.district, seeker.cell, share, +1)
+
+
+class _Nearest(NamedTuple):
+    """A seeker's nearest place with a district, and how far it is; ties go to the smaller id."""
+
+    km: float
+    place_id: str
+    district: str | None
+
+
+_NOWHERE = _Nearest(math.inf, "", None)
+
+
+def nearest_place(spot: SeekerSpot, places: Iterable[PlaceSpot]) -> _Nearest:
+    """The nearest market or station with a district, by great-circle distance."""
+    return min(
+        (_Nearest(distance_km(spot, p), p.place_id, p.district) for p in places if p.district),
+        default=_NOWHERE,
+        key=lambda n: (n.km, n.place_id),
+    )
+
+
+def _nearer(place: PlaceSpot, seeker: _Seeker) -> _Nearest | None:
+    """The place as the seeker's nearest, if it is nearer than theirs (or theirs, moved)."""
+    candidate = _Nearest(distance_km(seeker.spot, place), place.place_id, place.district)
+    current = seeker.nearest
+    if (candidate.km, candidate.place_id) < (current.km, current.place_id):
+        return candidate
+    return None
 
 
 def recompute(
@@ -324,7 +384,8 @@ def recompute(
             for job in jobs
         )
         place = any(model.within(seeker, spot, seeker.mode) for spot in places)
-        tallies.count(seeker, cell_of(seeker.lat, seeker.lon), _share(work, place), +1)
+        district = seeker.district or nearest_place(seeker, places).district
+        tallies.count(district, cell_of(seeker.lat, seeker.lon), _share(work, place), +1)
     return tallies.shares()
 
 

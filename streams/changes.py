@@ -4,7 +4,7 @@ The store appends an entry in the same atomic write as the entity's state, so
 the stream's order is the order of the writes, and every worker can keep its
 own coverage from it whichever partitions it owns. An entry carries only what
 the circle needs: kind, id, whether the entity counts now and, if it does,
-where it is and its occupation(s) and travel mode.
+where it is and its occupation(s) and travel mode, or a place's district.
 """
 
 from collections.abc import Mapping
@@ -19,7 +19,7 @@ from topics.fields import TravelMode
 # Trimmed approximately (MAXLEN ~), so Redis drops whole nodes, which is cheap.
 MAXLEN = 1_000_000
 KIND, ID, PRESENT, LAT, LON = "kind", "id", "present", "lat", "lon"
-OCCUPATION, MODE, OCCUPATIONS = "occupation", "mode", "occupations"
+OCCUPATION, MODE, OCCUPATIONS, DISTRICT = "occupation", "mode", "occupations", "district"
 JOB, SEEKER, PLACE = "job", "seeker", "place"
 HERE, GONE = "1", "0"
 _MODES: dict[str, TravelMode] = {mode: mode for mode in MODES}
@@ -46,7 +46,8 @@ def seeker_change(seeker_id: str, state: seekers.SeekerState) -> Fields:
 def place_change(market_id: str, state: markets.MarketState) -> Fields:
     if not markets.is_active(state):
         return gone(PLACE, market_id)
-    return _here(PLACE, market_id, state.market.location.lat, state.market.location.lon)
+    at = state.market.location
+    return {**_here(PLACE, market_id, at.lat, at.lon), DISTRICT: state.market.district}
 
 
 def gone(kind: str, entity_id: str) -> Fields:
@@ -79,10 +80,11 @@ def apply(coverage: Coverage, fields: Mapping[str, str]) -> None:
         lat, lon = float(fields[LAT]), float(fields[LON])
         occupations = frozenset(orjson.loads(fields[OCCUPATIONS]))
         mode = _MODES[fields[MODE]]
-        # Homes carry no district: seekers count city-wide and per cell, in no district.
+        # Homes carry no district: the coverage takes the nearest place's.
         coverage.upsert_seeker(SeekerSpot(entity_id, lat, lon, mode, occupations, None))
     elif kind == PLACE:
         if not present:
             coverage.remove_place(entity_id)
             return
-        coverage.upsert_place(PlaceSpot(entity_id, float(fields[LAT]), float(fields[LON])))
+        lat, lon = float(fields[LAT]), float(fields[LON])
+        coverage.upsert_place(PlaceSpot(entity_id, lat, lon, fields.get(DISTRICT)))

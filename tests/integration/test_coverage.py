@@ -239,6 +239,8 @@ def test_live_coverage_of_the_towns_cells_equals_a_recompute_after_closes_and_wi
     share = body["cells"][some]
     assert share["share"] == share["covered"] / share["seekers"]
     assert body["city"]["seekers"] >= expected.city.seekers
+    # Homes count in their nearest place's district; the town's places are in 京口区.
+    assert body["districts"]["京口区"]["seekers"] >= expected.city.seekers
 
 
 def uncovered_for_place(town: Town) -> list[SeekerSpot]:

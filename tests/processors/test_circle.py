@@ -79,12 +79,14 @@ class City:
         at = random_point(rng, area)
         if kind == "seeker":
             occupations = rng.sample(OCCUPATIONS, rng.randint(1, 2))
-            district = rng.choice(DISTRICTS)
+            # Half with a district given, half taking their nearest place's.
+            district = rng.choice([*DISTRICTS, None, None, None])
             self.upsert(seeker(f"seeker-{number}", at, rng.choice(MODES), occupations, district))
         elif kind == "job":
             self.upsert(JobSpot(f"job-{number}", at.lat, at.lon, rng.choice(OCCUPATIONS)))
         else:
-            self.upsert(PlaceSpot(f"place-{number}", at.lat, at.lon))
+            district = rng.choice([*DISTRICTS, None])
+            self.upsert(PlaceSpot(f"place-{number}", at.lat, at.lon, district))
 
     def upsert(self, spot: SeekerSpot | JobSpot | PlaceSpot) -> None:
         if isinstance(spot, SeekerSpot):
@@ -118,6 +120,22 @@ class City:
             s for s in self.seekers.values() if not brute_reach(s, [], places, self.model)[1]
         ]
         assert sorted(self.coverage.uncovered_for_place(), key=str) == sorted(placeless, key=str)
+
+
+def test_a_home_counts_in_the_district_of_its_nearest_place_as_places_come_and_go() -> None:
+    city = City()
+    home = Point(32.2, 119.45)
+    city.upsert(seeker("s", home, district=None))
+    city.upsert(seeker("given", home, district="句容"))
+    assert city.coverage.shares().districts.keys() == {"句容"}  # no place yet: no district
+    city.upsert(PlaceSpot("far", home.lat + 0.05, home.lon, "丹徒"))
+    city.upsert(PlaceSpot("near", home.lat + 0.01, home.lon, "京口"))
+    assert city.coverage.shares().districts.keys() == {"京口", "句容"}
+    city.upsert(PlaceSpot("near", home.lat + 0.10, home.lon, "京口"))  # moved away
+    assert city.coverage.shares().districts.keys() == {"丹徒", "句容"}
+    city.remove("place", "far")
+    assert city.coverage.shares().districts.keys() == {"京口", "句容"}
+    city.assert_agrees_with_brute_force()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -73,6 +73,7 @@ def test_a_job_seeker_or_place_write_appends_exactly_one_entry_with_its_circle_v
     ]
     assert feed(Ref(MARKET, "M1"), place, ms(1)) == [
         {"kind": "place", "id": "M1", "present": "1", "lat": "32.22", "lon": "119.47"}
+        | {"district": "京口区"}
     ]
 
 
@@ -136,10 +137,11 @@ def test_a_random_run_of_writes_through_the_feed_equals_a_recompute_of_the_last_
                 _, state = markets.apply(state, MarketRemoved(n), ms(1), {})
                 places_now.pop(n, None)
             else:
-                places_now[n] = PlaceSpot(n, lat, lon)
+                places_now[n] = PlaceSpot(n, lat, lon, "京口区")  # market_state's district
             entries = feed(Ref(MARKET, n), state, ms(1))
         for entry in entries:
             changes.apply(coverage, entry)
     expected = recompute(seekers_now.values(), jobs_now.values(), places_now.values(), MODEL)
     assert coverage.shares() == expected
     assert expected.city.seekers > 0 and 0 < expected.city.covered < expected.city.seekers
+    assert expected.districts.keys() == {"京口区"}  # homes take their nearest place's district
