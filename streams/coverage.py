@@ -97,12 +97,13 @@ class LiveCoverage:
         latest = await self._redis.xrevrange(keys.CHANGES, "+", "-", count=1)
         self._last_id = latest[0][0].decode() if latest else START
         coverage = Coverage(self._model)
-        async for chunk in self._states(SEEKER, [keys.GEO_SEEKERS]):
-            for ref, state in chunk:
-                changes.apply(coverage, changes.seeker_change(ref.id, state))
+        # Places first: each one added later would look at every seeker's district.
         async for chunk in self._states(MARKET, [keys.GEO_MARKETS, keys.GEO_STATIONS]):
             for ref, state in chunk:
                 changes.apply(coverage, changes.place_change(ref.id, state))
+        async for chunk in self._states(SEEKER, [keys.GEO_SEEKERS]):
+            for ref, state in chunk:
+                changes.apply(coverage, changes.seeker_change(ref.id, state))
         async for chunk in self._states(JOB, [keys.GEO_JOBS]):
             for ref, state in chunk:
                 if jobs.is_open(state, now_ms):
