@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -103,7 +104,15 @@ def _up(args: argparse.Namespace) -> int:
     # Ctrl-C stops the services this run started; ones already running stay up.
     started_here = any(": started pid" in line for line in lines)
     me = [sys.executable, "-m", "ops.cli"]
-    quiet = {**os.environ, "GIGSTREAM_LOG_LEVEL": os.environ.get("GIGSTREAM_LOG_LEVEL", "warn")}
+    # The ranked lists need a bearer token: one made up for this run unless configured
+    # (shown on this console only; a configured one is never printed).
+    demo = None if cfg.tokens() else secrets.token_urlsafe(16)
+    bearer = f"-H 'Authorization: Bearer {demo}'" if demo else "a GIGSTREAM_API_TOKENS token"
+    quiet = {
+        **os.environ,
+        "GIGSTREAM_API_TOKENS": cfg.api_tokens or str(demo),
+        "GIGSTREAM_LOG_LEVEL": os.environ.get("GIGSTREAM_LOG_LEVEL", "warn"),
+    }
     children = [
         subprocess.Popen([*me, "worker"], env=quiet),
         subprocess.Popen([*me, "matcher"], env=quiet),
@@ -118,7 +127,8 @@ def _up(args: argparse.Namespace) -> int:
         f"  metrics:      http://{cfg.web_host}:{cfg.web_port}/metrics (worker),"
         f" :{cfg.matcher_metrics_port}/metrics (matcher)\n"
         f"  HTTP API:     http://{cfg.web_host}:{cfg.web_port}/circle/jobs?lat=32.2&lon=119.45"
-        "&mode=ebike, /seekers/<id>/matches, /jobs/<id>/candidates\n"
+        "&mode=ebike, /seekers/<id>/matches, /jobs/<id>/candidates"
+        f" (those two with {bearer})\n"
         f"  the circle:   http://{cfg.web_host}:{cfg.circle_port}/circle/coverage,"
         " /circle/gaps?k=5, /metrics\n"
         f"  pushes:       notify's log ({cfg.notify_sender} sender),"

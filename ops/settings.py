@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     app_id: str = "gigstream"
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    # Bearer tokens for the seeker- and job-specific HTTP answers, comma-separated;
+    # none configured: those answers are refused (city-wide ones stay public).
+    api_tokens: str = Field("", repr=False)
     log_level: str = "info"
 
     topic_partitions: int = Field(6, ge=1)
@@ -118,6 +121,9 @@ class Settings(BaseSettings):
         if self.notify_sender == "webhook" and not self.notify_webhook_url:
             raise ValueError("GIGSTREAM_NOTIFY_WEBHOOK_URL is required for the webhook sender")
         return self
+
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(token.strip() for token in self.api_tokens.split(",") if token.strip())
 
     def match_weights(self) -> Weights:
         return Weights(

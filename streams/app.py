@@ -98,7 +98,7 @@ async def metrics(web: Any, request: Any) -> Any:
 
 
 circle_views.register(app, store.redis, cfg.travel_model())
-match_views.register(app, store.redis, rules_of(cfg))
+match_views.register(app, store.redis, rules_of(cfg), cfg.tokens())
 
 
 class Worker(faust.Worker):

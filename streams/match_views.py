@@ -2,8 +2,9 @@
 
 Both rank exactly as the matcher does (processors.matching) over the same
 index-based candidates. Seekers appear with their phone and name masked
-(processors.privacy), never in full. An unknown or inactive id gets 404, a bad
-parameter 400, each with {"error": "<what to change>"}.
+(processors.privacy), never in full. Both need a bearer token (streams.access):
+without one, 401. An unknown or inactive id gets 404, a bad parameter 400,
+each with {"error": "<what to change>"}.
 """
 
 import time
@@ -18,6 +19,7 @@ from processors.cards import job_card
 from processors.ledger import JOB, SEEKER, Ref
 from processors.matching import Match, best_jobs, best_seekers, checked_in_at, explain
 from processors.privacy import mask_name, mask_phone
+from streams.access import refusal
 from streams.circle_params import BadParameter, limit_query
 from streams.match_queries import jobs_near_seekers, seekers_near_jobs, seekers_now
 from streams.matcher import MatchRules
@@ -27,10 +29,12 @@ SEEKER_MATCHES_PATH = "/seekers/{seeker_id}/matches"
 JOB_CANDIDATES_PATH = "/jobs/{job_id}/candidates"
 
 
-def register(app: faust.App, redis: Redis, rules: MatchRules) -> None:
-    """Adds the ranked lists to the worker's web server."""
+def register(app: faust.App, redis: Redis, rules: MatchRules, tokens: tuple[str, ...]) -> None:
+    """Adds the ranked lists to the worker's web server, behind the bearer tokens."""
 
     async def seeker_matches(view: View, request: Request, seeker_id: str) -> Response:
+        if (why := refusal(request.headers, tokens)) is not None:
+            return view.error(401, why)
         limit = limit_query(request.query.items(), rules.top_jobs)
         if isinstance(limit, BadParameter):
             return view.error(400, limit.reason)
@@ -51,6 +55,8 @@ def register(app: faust.App, redis: Redis, rules: MatchRules) -> None:
         return view.json({"seeker_id": seeker_id, "items": items, "total": len(best)})
 
     async def job_candidates(view: View, request: Request, job_id: str) -> Response:
+        if (why := refusal(request.headers, tokens)) is not None:
+            return view.error(401, why)
         limit = limit_query(request.query.items(), rules.top_seekers)
         if isinstance(limit, BadParameter):
             return view.error(400, limit.reason)

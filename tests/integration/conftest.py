@@ -34,6 +34,8 @@ from topics.fields import Point
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 60.0
 TEST_REDIS_DB = 15
+API_TOKEN = f"test-token-{uuid.uuid4().hex}"
+BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
 T = TypeVar("T")
 
 
@@ -123,6 +125,7 @@ def worker_env(live_stack: Settings) -> dict[str, str]:
         "GIGSTREAM_REDIS_URL": redis_url,
         "GIGSTREAM_WEB_PORT": str(free_port()),
         "GIGSTREAM_KAFKA_BOOTSTRAP": live_stack.kafka_bootstrap,
+        "GIGSTREAM_API_TOKENS": API_TOKEN,
         # Tests run at any hour: no quiet hours, and tiers a few seconds apart.
         "GIGSTREAM_PUSH_QUIET_FROM": "00:00",
         "GIGSTREAM_PUSH_QUIET_UNTIL": "00:00",

@@ -30,6 +30,7 @@ from streams.match_queries import jobs_near_seekers, seekers_near_jobs
 from streams.matcher import GROUP
 from tests import factory
 from tests.integration.conftest import (
+    BEARER,
     Publisher,
     Tail,
     Worker,
@@ -345,9 +346,10 @@ def test_no_push_ever_reaches_an_opted_out_or_unfitting_seeker(
     assert not set(sent) & (scene.opted_out | set(scene.strangers))
 
 
-def get(worker: Worker, path: str) -> tuple[int, Any]:
+def get(worker: Worker, path: str, headers: dict[str, str] = BEARER) -> tuple[int, Any]:
+    request = urllib.request.Request(f"{worker.url}{path}", headers=headers)
     try:
-        with urllib.request.urlopen(f"{worker.url}{path}", timeout=10) as reply:
+        with urllib.request.urlopen(request, timeout=10) as reply:
             return reply.status, msgspec.json.decode(reply.read())
     except urllib.error.HTTPError as error:
         return error.code, msgspec.json.decode(error.read())
@@ -382,3 +384,16 @@ def test_unknown_ids_and_bad_parameters_get_a_reason(
     got, body = get(worker, path)
     assert got == status
     assert body["error"].startswith(says)
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer not-the-token"}], ids=["none", "wrong"]
+)
+def test_the_ranked_lists_need_a_configured_bearer_token(
+    worker: Worker, scene: Scene, headers: dict[str, str]
+) -> None:
+    for path in (f"/jobs/{scene.job_id}/candidates", f"/seekers/{scene.fitting[0]}/matches"):
+        status, body = get(worker, path, headers)
+        assert status == 401 and "token" in body["error"]
+    status, _ = get(worker, "/circle/jobs?lat=32.2&lon=119.45&mode=walk", headers)
+    assert status == 200  # city-wide answers stay public

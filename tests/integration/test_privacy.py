@@ -1,4 +1,4 @@
-"""Personal information never leaves unmasked: a scan of everything the session's processes said.
+"""Personal information and credentials never leak: a scan of everything the processes said.
 
 Every seeker the integration tests register carries the factory's phone and
 name (tests/factory.py) unless a test set its own. Run after the tests that
@@ -17,14 +17,14 @@ from kafka import KafkaConsumer, TopicPartition
 
 from ops.settings import Settings
 from tests import factory
-from tests.integration.conftest import Publisher, Worker, wait_for
+from tests.integration.conftest import API_TOKEN, BEARER, Publisher, Worker, wait_for
 from topics.catalog import MATCHES, NOTIFICATIONS
 
 pytestmark = pytest.mark.integration
 
 PHONE = "13812345678"
 NAME = "张三"
-SECRETS = (PHONE, NAME, PHONE[3:7] + PHONE[-4:])
+SECRETS = (PHONE, NAME, PHONE[3:7] + PHONE[-4:], API_TOKEN)  # credentials are never logged either
 
 
 def leaks(text: str) -> list[str]:
@@ -77,7 +77,11 @@ def test_no_log_metric_list_match_or_push_carries_a_phone_or_a_name(
 
     wait_for(matched_and_pushed, "the seeker's match and push")
     lists = [
-        urllib.request.urlopen(f"{worker.url}{path}", timeout=10).read().decode()
+        urllib.request.urlopen(
+            urllib.request.Request(f"{worker.url}{path}", headers=BEARER), timeout=10
+        )
+        .read()
+        .decode()
         for path in (f"/jobs/{job}/candidates", f"/seekers/{seeker}/matches")
     ]
     assert "138****5678" in lists[0]  # the seeker is listed, masked
