@@ -22,7 +22,7 @@ from streams.metrics import BATCH_SECONDS, EVENTS, INTERNAL_ERRORS, LATE_EVENTS
 from streams.store import Store
 from topics.catalog import BY_NAME
 from topics.deadletter import deadletter_record
-from topics.envelope import Rejection, decode
+from topics.envelope import Event, Rejection, decode
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,7 @@ class Pipeline:
                     message.value or b"",
                     now_ms,
                 )
-                topic = BY_NAME[message.topic]
-                decoded = decode(topic, message.key, origin.raw, now, self.store.limits)
+                decoded = self._decode(origin, now)
                 if isinstance(decoded, Rejection):
                     refused.append(Verdict(origin, Result(Outcome.REJECTED, decoded.reason)))
                 else:
@@ -70,6 +69,15 @@ class Pipeline:
             applied = await self._apply(incoming, now_ms) if incoming else []
             verdicts = [Verdict(a.incoming.origin, a.result, a.late) for a in applied]
             await self._account([*refused, *verdicts], now)
+
+    def _decode(self, origin: Origin, now: datetime) -> Event | Rejection:
+        """The message decoded or refused; a decoder that raises (a bug) refuses it too."""
+        try:
+            return decode(BY_NAME[origin.topic], origin.key, origin.raw, now, self.store.limits)
+        except Exception as error:
+            log.exception("decoding a message raised; dead-lettering it")
+            INTERNAL_ERRORS.labels(origin.topic).inc()
+            return Rejection(f"internal error while decoding: {type(error).__name__}"[:300])
 
     async def expire_pending(self, now: datetime) -> None:
         """Dead-letter the events whose referent did not arrive within the retention."""

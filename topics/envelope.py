@@ -22,6 +22,9 @@ SOURCE = re.compile(
     r"(market|station|livestream|employer-api):[A-Za-z0-9_.\-]{1,64}"
     r"|online:jiuzai-zhenjiang|online:jiuzai-jiangsu|alipay"
 )
+# The decoder recurses per level of nesting; a hostile message must not take the
+# worker's stack (Python's limit, about a thousand levels, ends it first).
+TOO_DEEP = "nested too deeply: objects and arrays may nest a few hundred levels at most"
 _ERROR_PATH = re.compile(r"^(?P<what>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 
 
@@ -71,6 +74,8 @@ def decode(
         return Rejection(_explain(err, raw, ""))
     except msgspec.DecodeError as err:
         return Rejection(f"not JSON: {err}")
+    except RecursionError:
+        return Rejection(TOO_DEEP)
     problem = _envelope_problem(topic, envelope, now, limits)
     if problem:
         return Rejection(problem)
@@ -79,6 +84,8 @@ def decode(
         data = msgspec.json.decode(envelope.data, type=data_type)
     except msgspec.ValidationError as err:
         return Rejection(f"{envelope.type}: {_explain(err, bytes(envelope.data), 'data')}")
+    except RecursionError:
+        return Rejection(TOO_DEEP)
     problem = _key_problem(topic, key, data)
     if problem:
         return Rejection(problem)

@@ -202,3 +202,12 @@ def test_a_reason_never_repeats_a_phone_number_or_a_name() -> None:
     assert "13812345678" not in reason(SEEKERS, seeker)
     nameless = factory.seeker_registered("S1", name="张" * 65)
     assert "张张" not in reason(SEEKERS, nameless)
+
+
+def test_a_message_nested_thousands_of_levels_deep_is_rejected_not_raised() -> None:
+    event = factory.job_posted("deep-1", 0)
+    deep = b"[" * 5000 + b"]" * 5000
+    raw = orjson.dumps(event)[:-2] + b',"nest":' + deep + b"}}"
+    result = decode(JOBS, b"deep-1", raw, NOW, LIMITS)
+    assert isinstance(result, Rejection)
+    assert result.reason.startswith("nested too deeply")
