@@ -273,7 +273,7 @@ class Tail:
 
 
 class DeadLetters(Tail):
-    """Reads gig.deadletter from where it ended when the session started."""
+    """Reads gig.deadletter from where it ended when the reader was made."""
 
     def __init__(self, bootstrap: str) -> None:
         super().__init__(bootstrap, DEADLETTER.name)
@@ -282,8 +282,10 @@ class DeadLetters(Tail):
         return [record for k, record, _ in self.records() if k == key]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def deadletters(live_stack: Settings) -> Iterator[DeadLetters]:
+    """gig.deadletter from where it ended when the test began: a test reads only its own
+    period, not the hundred thousand dead letters of the hostile-input test."""
     reader = DeadLetters(live_stack.kafka_bootstrap)
     yield reader
     reader.consumer.close()
