@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from topics.outputs import NotificationRequested
+
 BASE = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 # event_ids unique across runs, since integration runs share one Redis database.
 _RUN = uuid.uuid4().hex[:8]
@@ -116,3 +118,16 @@ def hire_confirmed(job_id: str, seeker_id: str, minutes: float = 0) -> dict[str,
 
 def encode(event: dict[str, Any]) -> bytes:
     return orjson.dumps(event)
+
+
+def notification(notification_id: str = "n-1") -> NotificationRequested:
+    """A notification.requested record as the matcher sends it (no personal information)."""
+    return NotificationRequested(
+        notification_id,
+        "seeker-1",
+        "job-1",
+        "push",
+        "快递员 2km",
+        "明早 8 点开工",
+        datetime(2026, 11, 27, tzinfo=UTC),
+    )

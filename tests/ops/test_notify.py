@@ -20,18 +20,11 @@ from ops.notify import (
 )
 from ops.senders import DELIVERED, Sent
 from ops.settings import Settings
+from tests import factory
 from tests.integration.conftest import free_port
 from topics.outputs import NotificationRequested, encode_notification
 
-NOTIFICATION = NotificationRequested(
-    "n-1",
-    "seeker-1",
-    "job-1",
-    "push",
-    "快递员 2km",
-    "明早 8 点开工",
-    datetime(2026, 11, 27, tzinfo=UTC),
-)
+NOTIFICATION = factory.notification()
 SECRET = "13812345678"
 
 

@@ -3,25 +3,16 @@
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from ops.senders import DELIVERED, LogSender, Outcome, Sent, WebhookSender, retry_delays, verdict
+from tests import factory
 from tests.integration.conftest import free_port
-from topics.outputs import NotificationRequested
 
-NOTIFICATION = NotificationRequested(
-    "n-1",
-    "seeker-1",
-    "job-1",
-    "push",
-    "快递员 2km",
-    "明早 8 点开工",
-    datetime(2026, 11, 27, tzinfo=UTC),
-)
+NOTIFICATION = factory.notification()
 
 
 class Receiver:
