@@ -69,6 +69,9 @@ VERSION = "_v"
 # The occupation indexes an entity is in (a JSON list), so that a later write
 # or the expiry sweep can take it out of exactly those.
 INDEXED = "_in"
+# The hash of each kind's matching cards (processors.cards), written only when a
+# card changed: the same card would change no match.
+CARDS = {JOB: keys.JOB_CARDS, SEEKER: keys.SEEKER_CARDS, CHECKIN: keys.CHECKIN_CARDS}
 # Contention between a handful of agents settles in a few attempts; far more
 # means a bug, and the pipeline then isolates the batch message by message.
 MAX_ATTEMPTS = 50
@@ -185,13 +188,8 @@ class Store:
             await self._load(world, loaded, refs, [])
         applied = apply_batch(world, batch, self.rules)
         plan = Plan()
-        self._plan_writes(plan, world, loaded, now_ms)
-        changed = {
-            ref
-            for ref in world.changed
-            if card_blob(ref, world.states[ref], now_ms) != loaded.cards.get(ref)
-        }
-        for request in requests.requests_of(applied, changed):
+        changed_cards = self._plan_writes(plan, world, loaded, now_ms)
+        for request in requests.requests_of(applied, changed_cards):
             plan.xadd(keys.MATCH_REQUESTS, request, requests.MAXLEN)
         checks = [[key, version] for key, version in loaded.versions.items()]
         fresh = [keys.seen(event_id) for event_id in world.new_seen]
@@ -228,17 +226,24 @@ class Store:
             raise ValueError(f"a waiting event no longer decodes: {event.reason}")
         return Incoming(event, origin)
 
-    def _plan_writes(self, plan: "Plan", world: World, loaded: "Loaded", now_ms: int) -> None:
+    def _plan_writes(self, plan: "Plan", world: World, loaded: "Loaded", now_ms: int) -> set[Ref]:
+        """Plans every write of the batch; returns the entities whose matching card changed."""
         versions = loaded.versions
+        changed_cards: set[Ref] = set()
         for ref in world.changed:
             state = world.states[ref]
             key = keys.state(ref)
             plan.hset(key, {**encode_state(state), VERSION: _next(versions[key])})
             write_index(plan, ref, state, now_ms, loaded.indexed.get(ref, []))
+            card = card_blob(ref, state, now_ms)
+            if card != loaded.cards.get(ref):
+                _card(plan, CARDS[ref.kind], ref.id, card)
+                changed_cards.add(ref)
         for ref in world.pending_changed:
             self._plan_pending(plan, ref, world.pending.get(ref, []), versions)
         for event_id in world.new_seen:
             plan.set(keys.seen(event_id), "1", ex=self.seen_ttl_s)
+        return changed_cards
 
     def _plan_pending(
         self, plan: "Plan", ref: Ref, waiting: list[Incoming], versions: dict[str, str]
@@ -346,14 +351,12 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[s
     """
     if ref.kind == JOB:
         _index_job(tx, ref.id, state, now_ms)
-        _card(tx, keys.JOB_CARDS, ref.id, card_blob(ref, state, now_ms))
         _index_occupations(
             tx, ref, state.job.location, occupation_indexes(ref, state, now_ms), indexed
         )
     elif ref.kind == SEEKER:
         _place(tx, keys.GEO_SEEKERS, ref.id, state.profile.home, seekers.is_active(state))
         _tell(tx, changes.seeker_change(ref.id, state))
-        _card(tx, keys.SEEKER_CARDS, ref.id, card_blob(ref, state, now_ms))
         _index_occupations(
             tx, ref, state.profile.home, occupation_indexes(ref, state, now_ms), indexed
         )
@@ -361,7 +364,6 @@ def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[s
         present = checkins.is_present(state, now_ms)
         _place(tx, keys.GEO_CHECKINS, ref.id, state.place, present)
         _due(tx, keys.DUE_CHECKINS, ref.id, state.until_ms, present)
-        _card(tx, keys.CHECKIN_CARDS, ref.id, card_blob(ref, state, now_ms))
     elif ref.kind == MARKET:
         _index_market(tx, ref.id, state)
     elif ref.kind == APPLICATION:
