@@ -271,12 +271,6 @@ class Matcher:
         return (self.send_match, found.seeker_id.encode(), encode_match(event_id, record, at))
 
 
-def _latest(batch: list[Request]) -> list[Request]:
-    """One request per entity and kind of request: each reads the entity's latest state, so
-    the others would only repeat it (all are acknowledged together)."""
-    return list({(r.kind, r.entity_id, r.widen): r for r in batch}.values())
-
-
 def _match_event_id(request_id: str, found: Match) -> str:
     """The same for the same request and pair, so a request handled twice is recognisable."""
     text = f"{request_id}\x1f{found.job_id}\x1f{found.seeker_id}".encode()
