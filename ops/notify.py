@@ -22,7 +22,6 @@ comes back when the lease ends.
 import asyncio
 import logging
 import math
-import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -38,6 +37,7 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ops.process import log_to_stderr, stop_on_signals
 from ops.senders import LogSender, Outcome, Sender, Sent, WebhookSender, one_line, retry_delays
 from ops.settings import Settings
 from topics.catalog import NOTIFICATIONS
@@ -331,10 +331,7 @@ def make_sender(cfg: Settings) -> Sender:
 
 
 async def run(cfg: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     redis: Redis = Redis.from_url(cfg.redis_url)
     sender = make_sender(cfg)
     notifier = Notifier(
@@ -354,8 +351,6 @@ async def run(cfg: Settings) -> None:
 
 
 def serve(cfg: Settings) -> None:
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_to_stderr(cfg.log_level)
     start_http_server(cfg.notify_metrics_port, addr=cfg.web_host)
     asyncio.run(run(cfg))

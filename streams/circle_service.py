@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import math
-import signal
 import time
 from typing import Any
 
@@ -24,6 +23,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from ops.process import log_to_stderr, stop_on_signals
 from ops.settings import Settings
 from processors.circle import Share
 from streams.circle_params import BadParameter, gaps_query
@@ -100,10 +100,7 @@ async def export_gaps(live: LiveCoverage, k: int, every_s: float, stop: asyncio.
 
 
 async def run(cfg: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     redis = Redis.from_url(cfg.redis_url)
     live = LiveCoverage(redis, cfg.travel_model())
     runner = web.AppRunner(routes(live))
@@ -119,9 +116,7 @@ async def run(cfg: Settings) -> None:
 
 
 def serve(cfg: Settings) -> None:
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_to_stderr(cfg.log_level)
     asyncio.run(run(cfg))
 
 

@@ -11,7 +11,6 @@ any number of matchers can run, on any machine, whatever the partitions.
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
+from ops.process import log_to_stderr, stop_on_signals
 from ops.settings import Settings
 from streams.matcher import Matcher, MatchRules
 from topics.catalog import MATCHES, NOTIFICATIONS
@@ -38,10 +38,7 @@ def rules_of(cfg: Settings) -> MatchRules:
 
 
 async def run(cfg: Settings) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+    stop = stop_on_signals()
     redis = Redis.from_url(cfg.redis_url)
     producer = AIOKafkaProducer(
         bootstrap_servers=cfg.kafka_bootstrap,
@@ -82,8 +79,6 @@ async def _widen(matcher: Matcher, stop: asyncio.Event) -> None:
 
 
 def serve(cfg: Settings) -> None:
-    logging.basicConfig(
-        level=cfg.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    log_to_stderr(cfg.log_level)
     start_http_server(cfg.matcher_metrics_port, addr=cfg.web_host)
     asyncio.run(run(cfg))
