@@ -1,0 +1,1 @@
+"""Live figures of the gig markets, kept as integer counters."""
