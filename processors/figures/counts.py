@@ -1,0 +1,80 @@
+"""Figures as integer counters: a key names what is counted, for which group, in which window.
+
+Every figure is a sum of counters, and every counter a sum of the entities'
+contributions, so adding two Counts merges them and a change is counted by
+adding the difference between what an entity contributes after and before.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+from processors.figures.groups import Group
+from processors.figures.windows import Window
+
+
+class Key(NamedTuple):
+    figure: str  # what is counted: open_positions, active_seekers, daily_wage...
+    by: str  # the grouping: city, occupation, district, market, session
+    group: str  # the occupation, district, market id or session id; "" city-wide
+    window: Window
+    bucket: int | None = None  # a quantile sketch's bucket; None for a plain counter
+
+
+Counts = dict[Key, int]
+
+
+def spread(
+    figure: str,
+    groups: Iterable[Group],
+    windows: Iterable[Window],
+    n: int,
+    bucket: int | None = None,
+) -> Counts:
+    """n counted once in each group and each window."""
+    if n == 0:
+        return {}
+    windows = list(windows)
+    return {Key(figure, by, group, window, bucket): n for by, group in groups for window in windows}
+
+
+def combined(*parts: Mapping[Key, int]) -> Counts:
+    total: Counts = {}
+    for part in parts:
+        add(total, part)
+    return total
+
+
+def add(into: Counts, counts: Mapping[Key, int]) -> None:
+    """What HINCRBY does to a hash, in memory; a counter back at zero is dropped."""
+    for key, n in counts.items():
+        value = into.get(key, 0) + n
+        if value:
+            into[key] = value
+        else:
+            into.pop(key, None)
+
+
+def delta(before: Mapping[Key, int], after: Mapping[Key, int]) -> Counts:
+    """What to add to the counters when an entity's contribution goes from before to after."""
+    return combined(after, {key: -n for key, n in before.items()})
+
+
+def by_group(counts: Mapping[Key, int], figure: str, by: str, window: Window) -> dict[str, int]:
+    """A plain figure's counter for each group."""
+    return {
+        key.group: n
+        for key, n in counts.items()
+        if key.figure == figure and key.by == by and key.window == window and key.bucket is None
+    }
+
+
+def buckets(
+    counts: Mapping[Key, int], figure: str, by: str, group: str, window: Window
+) -> dict[int, int]:
+    """A quantile sketch's counts, bucket by bucket."""
+    return {
+        key.bucket: n
+        for key, n in counts.items()
+        if key.bucket is not None
+        and (key.figure, key.by, key.group, key.window) == (figure, by, group, window)
+    }

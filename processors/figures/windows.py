@@ -1,0 +1,64 @@
+"""When a figure counts: tumbling hours, days and weeks on Beijing time, the live now and all time.
+
+Beijing keeps UTC+8 all year, so a Beijing day is a fixed stretch of UTC. Days
+are numbered from 1970-01-01 (Beijing); weeks run Monday to Sunday.
+"""
+
+from typing import NamedTuple
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+BEIJING_OFFSET_MS = 8 * HOUR_MS
+# "The last 30 days" are the 30 Beijing days ending today, today included.
+RECENT_DAYS = 30
+_THURSDAY = 3  # 1970-01-01, day 0, with Monday as 0
+
+NOW, ALL, HOUR, DAY, WEEK = "now", "all", "hour", "day", "week"
+
+
+class Window(NamedTuple):
+    period: str  # NOW, ALL, HOUR, DAY or WEEK
+    start_ms: int  # its first instant (UTC ms); 0 for the live now and all time
+
+
+LIVE = Window(NOW, 0)  # the stock as it stands now
+EVER = Window(ALL, 0)  # everything since the start
+
+
+def day_of(ms: int) -> int:
+    """The Beijing day an instant falls on."""
+    return (ms + BEIJING_OFFSET_MS) // DAY_MS
+
+
+def day_start_ms(day: int) -> int:
+    return day * DAY_MS - BEIJING_OFFSET_MS
+
+
+def hour_window(ms: int) -> Window:
+    beijing = ms + BEIJING_OFFSET_MS
+    return Window(HOUR, beijing - beijing % HOUR_MS - BEIJING_OFFSET_MS)
+
+
+def day_window(day: int) -> Window:
+    return Window(DAY, day_start_ms(day))
+
+
+def week_window(day: int) -> Window:
+    monday = day - (day + _THURSDAY) % 7
+    return Window(WEEK, day_start_ms(monday))
+
+
+def periods_of(day: int) -> tuple[Window, Window]:
+    """The day and the week a Beijing day belongs to."""
+    return day_window(day), week_window(day)
+
+
+def is_recent(day: int, today: int) -> bool:
+    """Whether the day is one of the last 30 (a day ahead of today, by a clock's skew, is too)."""
+    return day > today - RECENT_DAYS
+
+
+def recent_days(now_ms: int) -> list[Window]:
+    """The day windows of the last 30 days, oldest first."""
+    today = day_of(now_ms)
+    return [day_window(day) for day in range(today - RECENT_DAYS + 1, today + 1)]
