@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ops import stack
+from ops.kafka_auth import CredentialsError
 from ops.settings import settings
 from topics.catalog import BY_NAME, INPUT_TOPICS
 
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except stack.StackError as error:
+    except (stack.StackError, CredentialsError) as error:
         print(f"gigstream: {error}", file=sys.stderr)
         return 1
 

@@ -37,6 +37,7 @@ from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from ops.kafka_auth import Principal, client_options
 from ops.process import log_to_stderr, stop_on_signals
 from ops.senders import LogSender, Outcome, Sender, Sent, WebhookSender, one_line, retry_delays
 from ops.settings import Settings
@@ -272,7 +273,7 @@ Batch = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
 async def consume(cfg: Settings, notifier: Notifier, stop: asyncio.Event) -> None:
     consumer = AIOKafkaConsumer(
         NOTIFICATIONS.name,
-        bootstrap_servers=cfg.kafka_bootstrap,
+        **client_options(cfg, Principal.GIGSTREAM),
         group_id=f"{cfg.app_id}-notify",
         enable_auto_commit=False,
         auto_offset_reset="earliest",

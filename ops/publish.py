@@ -13,6 +13,7 @@ import orjson
 from kafka import KafkaProducer
 from tqdm import tqdm
 
+from ops.kafka_auth import Principal, client_options
 from ops.settings import Settings
 from topics.catalog import Topic
 from topics.envelope import Limits, Rejection, decode
@@ -22,7 +23,7 @@ def publish(cfg: Settings, topic: Topic, lines: Iterable[bytes], err: IO[str]) -
     """Publishes every valid line; returns (published, refused)."""
     limits = Limits(cfg.max_message_bytes, timedelta(seconds=cfg.max_future_skew_s))
     producer = KafkaProducer(
-        bootstrap_servers=cfg.kafka_bootstrap, acks="all", linger_ms=20, retries=5
+        **client_options(cfg, Principal.PUBLISHER), acks="all", linger_ms=20, retries=5
     )
     published = refused = 0
     deliveries = []

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.dispatch import DispatchRules
@@ -26,6 +26,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GIGSTREAM_", frozen=True)
 
     kafka_bootstrap: str = "127.0.0.1:9092"
+    # "scram": every client logs in with SASL/SCRAM-SHA-512 as its principal (ops.kafka_auth)
+    # and `gigstream stack up` starts the broker with authentication and ACLs.
+    kafka_sasl: Literal["off", "scram"] = "off"
+    # Each principal's password; one not set is read from <stack_dir>/kafka/credentials.json,
+    # where `gigstream stack up` generates the local stack's.
+    kafka_admin_password: SecretStr | None = None
+    kafka_gigstream_password: SecretStr | None = None
+    kafka_publisher_password: SecretStr | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     # The Faust app id is also the Kafka consumer group of the workers.
     app_id: str = "gigstream"

@@ -10,6 +10,7 @@ from typing import IO
 from kafka import KafkaProducer
 from tqdm import tqdm
 
+from ops.kafka_auth import Principal, client_options
 from ops.settings import Settings
 from ops.simulator.feed import Message
 
@@ -21,7 +22,7 @@ def limited(feed: Iterable[Message], count: int | None) -> Iterator[Message]:
 def to_kafka(cfg: Settings, messages: Iterable[Message], rate: float, progress: IO[str]) -> int:
     """Publishes messages, paced to `rate` per second (0: as fast as possible)."""
     producer = KafkaProducer(
-        bootstrap_servers=cfg.kafka_bootstrap, linger_ms=20, batch_size=256 * 1024, acks=1
+        **client_options(cfg, Principal.PUBLISHER), linger_ms=20, batch_size=256 * 1024, acks=1
     )
     started = time.monotonic()
     sent = 0

@@ -14,6 +14,7 @@ import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
+from ops.kafka_auth import Principal, faust_credentials
 from ops.settings import settings
 from processors.ledger import Rules
 from streams import circle_views, match_views
@@ -32,6 +33,7 @@ datadir.mkdir(parents=True, exist_ok=True)
 app = faust.App(
     cfg.app_id,
     broker=f"kafka://{cfg.kafka_bootstrap}",
+    broker_credentials=faust_credentials(cfg, Principal.GIGSTREAM),
     store="memory://",
     datadir=str(datadir),
     autodiscover=False,

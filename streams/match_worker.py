@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import start_http_server
 from redis.asyncio import Redis
 
+from ops.kafka_auth import Principal, client_options
 from ops.process import log_to_stderr, stop_on_signals
 from ops.settings import Settings
 from streams.matcher import Matcher, MatchRules
@@ -41,7 +42,7 @@ async def run(cfg: Settings) -> None:
     stop = stop_on_signals()
     redis = Redis.from_url(cfg.redis_url)
     producer = AIOKafkaProducer(
-        bootstrap_servers=cfg.kafka_bootstrap,
+        **client_options(cfg, Principal.GIGSTREAM),
         acks="all",
         enable_idempotence=True,
         linger_ms=int(cfg.producer_linger_s * 1000),
