@@ -24,14 +24,28 @@ from urllib.parse import urlsplit
 
 import redis
 from kafka import KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ResourcePatternFilter,
+    ResourceType,
+    ScramMechanism,
+)
+from kafka.admin import UserScramCredentialUpsertion as ScramUpsertion
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from ops import kafka_auth
+from ops.kafka_auth import Principal
 from ops.settings import DAY_SECONDS, Settings
 from topics.catalog import ALL_TOPICS, Topic
 
 KAFKA_FILES = Path(__file__).parent / "kafka"
 POM = KAFKA_FILES / "pom.xml"
 SERVER_TEMPLATE = KAFKA_FILES / "server.properties"
+SASL_OVERLAY = KAFKA_FILES / "sasl.properties"
 LOG4J2 = KAFKA_FILES / "log4j2.properties"
 MAVEN_NS = "http://maven.apache.org/POM/4.0.0"
 
@@ -80,13 +94,13 @@ class Service:
 
 
 def up(cfg: Settings) -> list[str]:
-    """Start (or reuse) Kafka and Redis, wait until both answer, and create every topic."""
+    """Start (or reuse) Kafka and Redis, wait until both answer, and create every topic (with
+    GIGSTREAM_KAFKA_SASL=scram: a broker that authenticates, and its users and ACLs)."""
     with _exclusive(cfg):
-        lines = _start_kafka(cfg) + _start_redis(cfg)
-        kafka = _kafka_address(cfg)
-        lines.append(_await(_kafka(cfg), lambda: _kafka_ready(kafka), KAFKA_READY_S))
+        lines = _generate_passwords(cfg) + _start_kafka(cfg) + _start_redis(cfg)
+        lines.append(_await(_kafka(cfg), lambda: _kafka_ready(cfg), KAFKA_READY_S))
         lines.append(_await(_redis(cfg), lambda: _redis_answers(cfg), REDIS_READY_S))
-        return lines + create_topics(cfg)
+        return lines + create_topics(cfg) + create_principals(cfg)
 
 
 def down(cfg: Settings) -> list[str]:
@@ -96,22 +110,21 @@ def down(cfg: Settings) -> list[str]:
 
 
 def status(cfg: Settings) -> list[str]:
-    kafka = _kafka_address(cfg)
     return [
-        _status_line(_kafka(cfg), kafka, _kafka_ready(kafka)),
+        _status_line(_kafka(cfg), _kafka_address(cfg), _kafka_ready(cfg)),
         _status_line(_redis(cfg), _redis_address(cfg), _redis_answers(cfg)),
     ]
 
 
 def is_up(cfg: Settings) -> bool:
-    return _kafka_ready(_kafka_address(cfg)) and _redis_answers(cfg)
+    return _kafka_ready(cfg) and _redis_answers(cfg)
 
 
 def create_topics(cfg: Settings) -> list[str]:
     """Create the catalog's missing topics and wait until every topic has a leader everywhere."""
     names = [topic.name for topic in ALL_TOPICS]
     try:
-        with _admin(_kafka_address(cfg)) as admin:
+        with _admin(cfg) as admin:
             existing = set(admin.list_topics())
             missing = [topic for topic in ALL_TOPICS if topic.name not in existing]
             if missing:
@@ -148,6 +161,65 @@ def _check_created(result: dict[str, list[dict[str, object]]]) -> None:
         raise StackError(f"creating topics failed: {'; '.join(failed)}")
 
 
+def create_principals(cfg: Settings) -> list[str]:
+    """With SASL on: the services' and the producing systems' SCRAM users and their ACLs,
+    (re)set and waited for until the broker enforces them."""
+    if cfg.kafka_sasl == "off":
+        return []
+    users = [Principal.GIGSTREAM, Principal.PUBLISHER]
+    upserts = [
+        ScramUpsertion(user.value, ScramMechanism.SCRAM_SHA_512, kafka_auth.password(cfg, user))
+        for user in users
+    ]
+    rules = kafka_auth.acls(cfg)
+    try:
+        with _admin(cfg) as admin:
+            _check_altered(admin.alter_user_scram_credentials(upserts))
+            created = admin.create_acls(rules)
+            if created["failed"]:
+                raise StackError(f"creating ACLs failed: {created['failed'][0]}")
+            if not _poll(lambda: _principals_in_force(admin, users, rules), TOPICS_READY_S):
+                raise StackError(f"users and ACLs not in force after {TOPICS_READY_S:.0f} s")
+    except KafkaError as exc:
+        raise StackError(f"users and ACLs on {cfg.kafka_bootstrap} failed: {exc}") from exc
+    names = ", ".join(users)
+    return [f"kafka: SCRAM users {names} and their {len(rules)} ACLs in force"]
+
+
+def _check_altered(errors: dict[str, str | None]) -> None:
+    failed = [f"{user}: {error}" for user, error in errors.items() if error]
+    if failed:
+        raise StackError(f"creating SCRAM users failed: {'; '.join(failed)}")
+
+
+def _principals_in_force(admin: KafkaAdminClient, users: list[Principal], rules: list[ACL]) -> bool:
+    described = admin.describe_user_scram_credentials([user.value for user in users])
+    if any(described.get(user, {}).get("error") is not None for user in users):
+        return False
+    every = ACLFilter(
+        None,
+        None,
+        ACLOperation.ANY,
+        ACLPermissionType.ANY,
+        ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+    present, _ = admin.describe_acls(every)
+    return {_acl_key(rule) for rule in rules} <= {_acl_key(acl) for acl in present}
+
+
+def _acl_key(acl: ACL) -> tuple[object, ...]:
+    pattern = acl.resource_pattern
+    return (
+        acl.principal,
+        acl.host,
+        acl.operation,
+        acl.permission_type,
+        pattern.resource_type,
+        pattern.resource_name,
+        pattern.pattern_type,
+    )
+
+
 @contextmanager
 def _exclusive(cfg: Settings) -> Iterator[None]:
     """One up or down at a time per stack_dir: parallel pytest workers, or a second shell,
@@ -176,9 +248,24 @@ def _kafka_address(cfg: Settings) -> Address:
     return Address(host, int(port))
 
 
+def _kafka_data(cfg: Settings) -> Path:
+    """A data directory per mode: the SASL one is formatted with the admin's SCRAM user."""
+    return _kafka(cfg).home / ("data" if cfg.kafka_sasl == "off" else "data-scram")
+
+
+def _generate_passwords(cfg: Settings) -> list[str]:
+    if cfg.kafka_sasl == "off":
+        return []
+    made = kafka_auth.generate_missing(cfg)
+    if not made:
+        return []
+    where = kafka_auth.credentials_file(cfg)
+    return [f"kafka: generated passwords for {', '.join(made)} into {where} (mode 600)"]
+
+
 def _start_kafka(cfg: Settings) -> list[str]:
     svc, addr = _kafka(cfg), _kafka_address(cfg)
-    if _kafka_ready(addr):
+    if _kafka_ready(cfg):
         return [f"kafka: reusing {_owner(svc)} broker at {addr}"]
     if (pid := _owned_pid(svc)) is not None:
         return [f"kafka: ours (pid {pid}) is still starting at {addr}"]
@@ -190,7 +277,7 @@ def _start_kafka(cfg: Settings) -> list[str]:
     libs = svc.home / "libs"
     lines = _ensure_jars(libs)
     config = _write_server_properties(cfg, svc.home, Address(ip, addr.port))
-    lines += _format_storage(libs, config, svc.home / "data")
+    lines += _format_storage(cfg, libs, config)
     args = [
         *_java_command(libs, f"-Xmx{cfg.kafka_heap}", "-Xms128m", "-XX:+UseG1GC"),
         "kafka.Kafka",
@@ -200,12 +287,12 @@ def _start_kafka(cfg: Settings) -> list[str]:
     return [*lines, f"kafka: started pid {pid} at {addr} (log {svc.log})"]
 
 
-def _kafka_ready(addr: Address) -> bool:
+def _kafka_ready(cfg: Settings) -> bool:
     """The broker answers, and the controller has registered it (a controller id, unfenced)."""
-    if not _port_open(addr):
+    if not _port_open(_kafka_address(cfg)):
         return False
     try:
-        with _admin(addr, PROBE_TIMEOUT_MS) as admin:
+        with _admin(cfg, PROBE_TIMEOUT_MS) as admin:
             cluster = admin.describe_cluster()
     except KafkaError:
         return False
@@ -214,9 +301,9 @@ def _kafka_ready(addr: Address) -> bool:
 
 
 @contextmanager
-def _admin(addr: Address, timeout_ms: int = ADMIN_TIMEOUT_MS) -> Iterator[KafkaAdminClient]:
+def _admin(cfg: Settings, timeout_ms: int = ADMIN_TIMEOUT_MS) -> Iterator[KafkaAdminClient]:
     admin = KafkaAdminClient(
-        bootstrap_servers=str(addr),
+        **kafka_auth.client_options(cfg, Principal.ADMIN),
         client_id="gigstream-stack",
         bootstrap_timeout_ms=timeout_ms,
         request_timeout_ms=timeout_ms,
@@ -274,27 +361,50 @@ def _kafka_version() -> str:
 
 
 def _write_server_properties(cfg: Settings, home: Path, addr: Address) -> Path:
-    data = home / "data"
+    data = _kafka_data(cfg)
     data.mkdir(parents=True, exist_ok=True)
     config = home / "server.properties"
+    places = {"host": addr.host, "port": addr.port, "controller_port": addr.port + 1}
     text = Template(SERVER_TEMPLATE.read_text()).substitute(
-        host=addr.host,
-        port=addr.port,
-        controller_port=addr.port + 1,
-        log_dirs=data,
-        partitions=cfg.topic_partitions,
+        places, log_dirs=data, partitions=cfg.topic_partitions
     )
-    config.write_text(text)
+    if cfg.kafka_sasl == "off":
+        config.write_text(text)
+        return config
+    sasl = Template(SASL_OVERLAY.read_text()).substitute(
+        places, admin=Principal.ADMIN, admin_password=kafka_auth.broker_password(cfg)
+    )
+    kafka_auth.write_private(config, text + sasl)
     return config
 
 
-def _format_storage(libs: Path, config: Path, data: Path) -> list[str]:
+def _format_storage(cfg: Settings, libs: Path, config: Path) -> list[str]:
+    data = _kafka_data(cfg)
     if (data / "meta.properties").exists():
         return []
     tool = [*_java_command(libs), "kafka.tools.StorageTool"]
     cluster_id = _checked_output([*tool, "random-uuid"], "kafka random-uuid").split()[-1]
-    _checked_output([*tool, "format", "-t", cluster_id, "-c", str(config)], "kafka storage format")
+    formatting = [*tool, "format", "-t", cluster_id, "-c", str(config)]
+    if cfg.kafka_sasl == "off":
+        _checked_output(formatting, "kafka storage format")
+    else:
+        secret = kafka_auth.broker_password(cfg)
+        with _admin_scram_argfile(secret, data.parent) as argfile:
+            _checked_output([*formatting, f"@{argfile}"], "kafka storage format", secret)
     return [f"kafka: formatted {data} (cluster id {cluster_id})"]
+
+
+@contextmanager
+def _admin_scram_argfile(secret: str, home: Path) -> Iterator[Path]:
+    """The admin's SCRAM user for the storage tool, in an @argfile (argparse4j's: one argument
+    a line) only we can read: on the command line any local user could see it in ps."""
+    argfile = home / "format.args"
+    scram = f"{kafka_auth.MECHANISM}=[name={Principal.ADMIN},password={secret}]"
+    kafka_auth.write_private(argfile, f"--add-scram\n{scram}")
+    try:
+        yield argfile
+    finally:
+        argfile.unlink(missing_ok=True)
 
 
 def _java_command(libs: Path, *jvm_options: str) -> list[str]:
@@ -519,10 +629,12 @@ def _run(
         return subprocess.CompletedProcess(args, -1, f"timed out after {timeout_s:.0f} s")
 
 
-def _checked_output(args: list[str], what: str) -> str:
+def _checked_output(args: list[str], what: str, secret: str = "") -> str:
+    """The tool's output; its failure names the last lines, with the secret starred out."""
     result = _run(args, JAVA_TOOL_TIMEOUT_S)
     if result.returncode != 0:
-        raise StackError(f"{what} failed: {_tail(result.stdout)}")
+        output = result.stdout.replace(secret, "**********") if secret else result.stdout
+        raise StackError(f"{what} failed: {_tail(output)}")
     return result.stdout
 
 
