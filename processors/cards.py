@@ -38,6 +38,7 @@ class JobCard(msgspec.Struct, array_like=True, frozen=True):
     shift_end_ms: int
     deadline_ms: int  # open until then, unless closed or filled before (the card goes then)
     remaining_headcount: int
+    district: str | None = None  # last, so cards written before it was added still decode
 
 
 class CheckinCard(msgspec.Struct, array_like=True, frozen=True):
@@ -78,6 +79,7 @@ def job_card(state: jobs.JobState, now_ms: int) -> JobCard | None:
         _ms(job.shift.end),
         jobs.deadline_ms(state),
         jobs.remaining_headcount(state),
+        job.location.district,
     )
 
 

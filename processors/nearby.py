@@ -1,8 +1,9 @@
 """Nearby queries: which open jobs and which markets and stations answer a query, nearest first.
 
 A geo index only narrows the candidates down; what is served is decided here,
-from each entity's own state, the travel model and the clock, so an index that
-lags (a job past its expiry that the sweep has not reached yet) serves nothing stale.
+from a job's card (processors.cards) or a place's state, the travel model and
+the clock, so an index that lags (a job past its expiry that the sweep has not
+reached yet) serves nothing stale.
 """
 
 import heapq
@@ -13,7 +14,9 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from processors import jobs, markets
+from processors import markets
+from processors.cards import JobCard
+from processors.matching import CHINA
 from processors.travel import TravelModel
 from processors.wages import daily_wage
 from topics.fields import TimeRange, TravelMode, Wage
@@ -39,10 +42,10 @@ class ShiftWindow:
     start: datetime | None = None
     end: datetime | None = None
 
-    def overlaps(self, shift: TimeRange) -> bool:
+    def overlaps(self, shift_start_ms: int, shift_end_ms: int) -> bool:
         """Whether the shift has some time inside the window; merely touching it is not enough."""
-        after_start = self.start is None or shift.end > self.start
-        before_end = self.end is None or shift.start < self.end
+        after_start = self.start is None or shift_end_ms > _ms(self.start)
+        before_end = self.end is None or shift_start_ms < _ms(self.end)
         return after_start and before_end
 
 
@@ -108,36 +111,48 @@ class Found(Generic[H]):
     total: int  # every hit of the query, on all pages
 
 
-def job_hit(
-    state: jobs.JobState, query: JobQuery, model: TravelModel, now_ms: int
-) -> Ranked[JobHit] | None:
-    """The job as an answer to the query, or None when it is not one."""
-    job, circle = state.job, query.circle
-    if not jobs.is_open(state, now_ms):
-        return None
-    if not model.within(circle, job.location, circle.mode, circle.minutes):
+def job_rank(
+    job_id: str, job: JobCard, query: JobQuery, model: TravelModel, now_ms: int
+) -> Ranked[JobCard] | None:
+    """The job ranked as an answer to the query, or None when it is not one.
+
+    Only open jobs have a card; past its deadline a card is stale until the
+    sweep takes it away, and is not served.
+    """
+    circle = query.circle
+    if now_ms >= job.deadline_ms:
         return None
     if query.occupation is not None and job.occupation != query.occupation:
         return None
+    minutes = model.minutes(circle, job, circle.mode)
+    if minutes > circle.minutes:
+        return None
+    if query.min_daily_wage is not None:
+        daily = daily_wage(job.wage)
+        if daily is None or daily < query.min_daily_wage:
+            return None
+    window = query.shift_window
+    if window is not None and not window.overlaps(job.shift_start_ms, job.shift_end_ms):
+        return None
+    return Ranked(minutes, job_id, job)
+
+
+def job_hit(ranked: Ranked[JobCard]) -> JobHit:
+    """What is shown of a ranked job: only these are built, one page of them."""
+    job = ranked.hit
     daily = daily_wage(job.wage)
-    if query.min_daily_wage is not None and (daily is None or daily < query.min_daily_wage):
-        return None
-    if query.shift_window is not None and not query.shift_window.overlaps(job.shift):
-        return None
-    minutes = model.minutes(circle, job.location, circle.mode)
-    hit = JobHit(
-        job_id=job.job_id,
+    return JobHit(
+        job_id=ranked.id,
         title=job.title,
         occupation=job.occupation,
         wage=job.wage,
         daily_wage=None if daily is None else round(daily, 2),
-        shift=job.shift,
-        lat=job.location.lat,
-        lon=job.location.lon,
-        district=job.location.district,
-        travel_minutes=round(minutes, 1),
+        shift=TimeRange(_china_time(job.shift_start_ms), _china_time(job.shift_end_ms)),
+        lat=job.lat,
+        lon=job.lon,
+        district=job.district,
+        travel_minutes=round(ranked.minutes, 1),
     )
-    return Ranked(minutes, job.job_id, hit)
 
 
 def place_hit(
@@ -164,8 +179,16 @@ def place_hit(
     return Ranked(minutes, market.market_id, hit)
 
 
-def page(ranked: Iterable[Ranked[H]], offset: int, limit: int) -> Found[H]:
+def page(ranked: Iterable[Ranked[H]], offset: int, limit: int) -> Found[Ranked[H]]:
     """One page of the hits by travel minutes, ties by id, and how many there are in all."""
     every = list(ranked)
     first = heapq.nsmallest(offset + limit, every, key=lambda r: (r.minutes, r.id))
-    return Found([r.hit for r in first[offset:]], len(every))
+    return Found(first[offset:], len(every))
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _china_time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, CHINA)

@@ -21,36 +21,11 @@ from processors.cards import CheckinCard, JobCard, SeekerCard
 from processors.matching import SeekerNow, origin
 from processors.travel import MODES, TravelModel
 from streams import keys
-from streams.circle_queries import padded_km
+from streams.near import SCRIPT as NEAR
+from streams.near import open_job_cards, padded_km
 from topics.fields import Point
 
-# KEYS: the geo indexes, then the card hashes; ARGV: how many card hashes, lon,
-# lat, a radius (km) per index. Returns the distinct members found, then their
-# cards in each hash (nil where a member has none). HMGET goes in chunks: Lua's
-# unpack has a limit on its stack.
-NEAR = """
-local ids, seen = {}, {}
-local indexes = #KEYS - tonumber(ARGV[1])
-for i = 1, indexes do
-  local found = redis.call('GEOSEARCH', KEYS[i], 'FROMLONLAT', ARGV[2], ARGV[3],
-    'BYRADIUS', ARGV[3 + i], 'km')
-  for _, id in ipairs(found) do
-    if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
-  end
-end
-local out = {ids}
-for h = indexes + 1, #KEYS do
-  local cards = {}
-  for first = 1, #ids, 1000 do
-    local chunk = redis.call('HMGET', KEYS[h], unpack(ids, first, math.min(first + 999, #ids)))
-    for _, card in ipairs(chunk) do cards[#cards + 1] = card end
-  end
-  out[#out + 1] = cards
-end
-return out
-"""
 _SEEKER = msgspec.json.Decoder(SeekerCard)
-_JOB = msgspec.json.Decoder(JobCard)
 _CHECKIN = msgspec.json.Decoder(CheckinCard)
 
 
@@ -88,7 +63,7 @@ async def jobs_near_seekers(
                 client=pipe,
             )
         replies = await pipe.execute()
-    return [_open(ids, cards, now_ms) for ids, cards in replies]
+    return [open_job_cards(ids, cards, now_ms) for ids, cards in replies]
 
 
 async def seekers_now(redis: Redis, seeker_ids: list[str]) -> list[SeekerNow]:
@@ -107,7 +82,7 @@ async def open_jobs(redis: Redis, job_ids: list[str], now_ms: int) -> list[tuple
     if not job_ids:
         return []
     cards = await redis.hmget(keys.JOB_CARDS, job_ids)
-    return _open([i.encode() for i in job_ids], cards, now_ms)
+    return open_job_cards([i.encode() for i in job_ids], cards, now_ms)
 
 
 def _seekers(
@@ -120,14 +95,6 @@ def _seekers(
     ]
 
 
-def _open(ids: list[bytes], cards: list[bytes | None], now_ms: int) -> list[tuple[str, JobCard]]:
-    found = []
-    for job_id, blob in zip(ids, cards, strict=True):
-        if blob is not None and now_ms < (card := _job_card(blob)).deadline_ms:
-            found.append((job_id.decode(), card))
-    return found
-
-
 # The same cards come back request after request (a busy district's seekers are
 # the candidates of every job there): each distinct card (with its check-in) is
 # decoded once. A card that changed is different bytes: nothing stale is served.
@@ -138,11 +105,6 @@ def _seeker_now(seeker_id: bytes, blob: bytes, checkin_blob: bytes | None) -> Se
         return SeekerNow(seeker_id.decode(), card)
     checkin = _checkin_card(checkin_blob)
     return SeekerNow(seeker_id.decode(), card, Point(checkin.lat, checkin.lon), checkin.until_ms)
-
-
-@lru_cache(maxsize=100_000)
-def _job_card(blob: bytes) -> JobCard:
-    return _JOB.decode(blob)
 
 
 @lru_cache(maxsize=50_000)

@@ -28,7 +28,7 @@ from processors import jobs
 from processors.ledger import JOB, MARKET, Ref
 from processors.travel import MODES
 from streams import keys
-from streams.store import STATE, encode_state
+from streams.store import STATE, card_blob, encode_state
 from tests import factory
 from tests.integration.conftest import Publisher, Worker, clear_spot, is_clear, wait_for
 from topics.fields import Point, TravelMode
@@ -51,6 +51,7 @@ THRESHOLD_WAGES = (  # each exactly 200 a day
     {"amount": 4350, "unit": "month"},
 )
 PLACE_INDEXES = (keys.GEO_MARKETS, keys.GEO_STATIONS)
+KNOT_JOBS = 6
 
 
 @dataclass
@@ -112,6 +113,7 @@ def random_wage(rng: random.Random) -> dict[str, Any]:
 
 @dataclass
 class Edges:
+    knot: Point  # where KNOT_JOBS jobs stand together and KNOT_JOBS more a hair apart
     walk_job: str
     walk_inside: Point  # exactly MODEL.circle_minutes on foot from walk_job
     walk_beyond: Point
@@ -143,6 +145,10 @@ def build(rng: random.Random, city: City) -> tuple[list[tuple[str, dict[str, Any
         job(f"{city.run}-job-{i:03d}", city.point(rng))
     for i, wage in enumerate(THRESHOLD_WAGES):
         job(f"{city.run}-wage-{i}", city.point(rng, 1.0), wage=wage)
+    knot = city.point(rng, 1.0)
+    for i in range(KNOT_JOBS):
+        job(f"{city.run}-knot-{i}", knot)  # ties, ordered by id
+        job(f"{city.run}-row-{i}", offset(knot, 0, 0.0003 * (i + 1)))  # 0.3 m apart
     walk_at, walk_inside, walk_beyond = exactly_on_the_edge(rng, city.centre)
     job(f"{city.run}-edge-walk", walk_at)
     car_at = city.point(rng, 1.0)
@@ -167,7 +173,7 @@ def build(rng: random.Random, city: City) -> tuple[list[tuple[str, dict[str, Any
         city.removed.append(market_id)
         del city.places[market_id]
     walk_job, car_job = f"{city.run}-edge-walk", f"{city.run}-edge-car"
-    return events, Edges(walk_job, walk_inside, walk_beyond, car_job, car_inside, car_beyond)
+    return events, Edges(knot, walk_job, walk_inside, walk_beyond, car_job, car_inside, car_beyond)
 
 
 def indexed(db: redis.Redis, index: str, members: list[str]) -> bool:
@@ -379,6 +385,26 @@ def test_pages_follow_one_order_by_travel_minutes_then_id(
     assert minutes == sorted(minutes)
 
 
+def test_jobs_together_or_a_hair_apart_are_paged_one_by_one_in_the_models_order(
+    city: tuple[City, Edges], worker: Worker
+) -> None:
+    town, edges = city
+    # Redis measures distance a little differently: a page boundary among
+    # near-ties must still fall where the travel model puts it.
+    at = offset(edges.knot, 0.1, 0.0)
+    params = circle_params(at, "walk", 5.0)
+    expected = brute_jobs(town, at, "walk", 5.0)
+    served = []
+    for offset_ in range(len(expected) + 1):
+        status, _, body = get(
+            worker, "/circle/jobs", urlencode({**params, "offset": offset_, "limit": 1})
+        )
+        assert status == 200 and body["total"] == len(expected)
+        served += [(item["job_id"], item["travel_minutes"]) for item in body["items"]]
+    assert served == expected
+    assert len(expected) >= 2 * KNOT_JOBS
+
+
 def test_a_job_is_served_with_what_was_published_and_nothing_personal(
     city: tuple[City, Edges], worker: Worker
 ) -> None:
@@ -446,7 +472,7 @@ def test_a_job_past_its_expiry_is_not_served_while_the_sweep_has_not_removed_it(
     }
     try:
         for job_id, expires_at in written.items():
-            # Written straight to Redis without a deadline, as if the sweep had not run.
+            # Written straight to Redis as the store writes it, as if the sweep had not run.
             data = factory.job_posted(
                 job_id,
                 0,
@@ -456,12 +482,18 @@ def test_a_job_past_its_expiry_is_not_served_while_the_sweep_has_not_removed_it(
             )["data"]
             state = jobs.JobState(msgspec.convert(data, JobPosted, strict=False), {}, {})
             db.hset(keys.state(Ref(JOB, job_id)), mapping=encode_state(state))
+            card = card_blob(Ref(JOB, job_id), state, now_ms=0)  # open at 0, whatever its expiry
+            assert card is not None
+            db.hset(keys.JOB_CARDS, job_id, card)
+            db.zadd(keys.DUE_JOBS, {job_id: jobs.deadline_ms(state)})
             db.geoadd(keys.GEO_JOBS, (here.lon, here.lat, job_id))
         served, total = served_jobs(worker, circle_params(here, "walk", 15.0))
         assert served == [(f"{town.run}-current", 0.0)] and total == 1
     finally:
         for job_id in written:
             db.zrem(keys.GEO_JOBS, job_id)
+            db.zrem(keys.DUE_JOBS, job_id)
+            db.hdel(keys.JOB_CARDS, job_id)
             db.delete(keys.state(Ref(JOB, job_id)))
 
 

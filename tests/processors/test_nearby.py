@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from processors import jobs, markets
+from processors.cards import JobCard, job_card
 from processors.nearby import (
     Circle,
     JobQuery,
@@ -17,6 +18,7 @@ from processors.nearby import (
     Ranked,
     ShiftWindow,
     job_hit,
+    job_rank,
     page,
     place_hit,
 )
@@ -49,16 +51,26 @@ def circle(mode: TravelMode = "walk", minutes: float = 15.0, at: Point = JINGKOU
     return Circle(at.lat, at.lon, mode, minutes)
 
 
+def ranked(
+    state: jobs.JobState, query: JobQuery | None = None, now_ms: int = NOW
+) -> Ranked[JobCard] | None:
+    """The job as ranked by a query at now_ms, from the card it had at NOW (None: it had none)."""
+    card = job_card(state, NOW)
+    if card is None:
+        return None
+    return job_rank("J1", card, query or JobQuery(circle()), MODEL, now_ms)
+
+
 def served(state: jobs.JobState, query: JobQuery | None = None, now_ms: int = NOW) -> bool:
-    return job_hit(state, query or JobQuery(circle()), MODEL, now_ms) is not None
+    return ranked(state, query, now_ms) is not None
 
 
 def test_an_open_job_in_the_circle_is_served_with_its_minutes_rounded_to_a_tenth() -> None:
-    ranked = job_hit(job_state(), JobQuery(circle()), MODEL, NOW)
-    assert ranked is not None
+    found = ranked(job_state())
+    assert found is not None
     exact = MODEL.minutes(JINGKOU, NEAR, "walk")
-    assert ranked.minutes == exact and ranked.id == "J1"
-    hit = ranked.hit
+    assert found.minutes == exact and found.id == "J1"
+    hit = job_hit(found)
     assert hit.travel_minutes == round(exact, 1) == 8.7
     assert (hit.job_id, hit.title, hit.occupation) == ("J1", "仓库装卸", "装卸搬运工")
     assert (hit.lat, hit.lon, hit.district) == (NEAR.lat, NEAR.lon, "京口区")
@@ -118,15 +130,22 @@ def test_the_minimum_daily_wage_compares_hours_days_and_months_and_leaves_out_pi
 
 
 def test_a_piece_rate_is_served_without_a_daily_wage() -> None:
-    ranked = job_hit(job_state(wage={"amount": 3, "unit": "piece"}), JobQuery(circle()), MODEL, NOW)
-    assert ranked is not None and ranked.hit.daily_wage is None
+    found = ranked(job_state(wage={"amount": 3, "unit": "piece"}))
+    assert found is not None and job_hit(found).daily_wage is None
 
 
 def test_a_monthly_daily_wage_is_shown_to_the_fen() -> None:
-    ranked = job_hit(
-        job_state(wage={"amount": 5000, "unit": "month"}), JobQuery(circle()), MODEL, NOW
-    )
-    assert ranked is not None and ranked.hit.daily_wage == 229.89
+    found = ranked(job_state(wage={"amount": 5000, "unit": "month"}))
+    assert found is not None and job_hit(found).daily_wage == 229.89
+
+
+def test_the_shift_is_shown_in_china_time_as_the_same_instants() -> None:
+    state = job_state()
+    found = ranked(state)
+    assert found is not None
+    shift = job_hit(found).shift
+    assert (shift.start, shift.end) == (state.job.shift.start, state.job.shift.end)
+    assert shift.start.utcoffset() == timedelta(hours=8)
 
 
 # The factory's shift runs from 60 to 540 minutes after BASE.
@@ -191,9 +210,9 @@ ranked_lists = st.lists(
 def test_a_page_is_the_slice_of_all_hits_sorted_by_minutes_then_id(
     pairs: list[tuple[float, str]], offset: int, limit: int, seed: int
 ) -> None:
-    ranked = [Ranked(minutes, key, key) for minutes, key in pairs]
-    random.Random(seed).shuffle(ranked)
-    found = page(ranked, offset, limit)
+    hits = [Ranked(minutes, key, key) for minutes, key in pairs]
+    random.Random(seed).shuffle(hits)
+    found = page(hits, offset, limit)
     expected = [key for _, key in sorted(pairs)][offset : offset + limit]
-    assert found.items == expected
+    assert [r.hit for r in found.items] == expected
     assert found.total == len(pairs)
