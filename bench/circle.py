@@ -1,14 +1,20 @@
-"""Nearby-query benchmark of the 15-minute circle: a city of open jobs and seekers in Redis,
-then GET /circle/jobs's query (`jobs_near`) at random points from one process.
+"""Benchmarks of the 15-minute circle.
 
-The city is loaded through the real write path (decode, ledger, store) into a
-Redis database of its own; queries run back to back from one asyncio task.
+Nearby queries: a city of open jobs and seekers is loaded through the real
+write path (decode, ledger, store) into a Redis database of its own, then
+GET /circle/jobs's query (`jobs_near`) runs at random points from one
+process: back to back for latency, then QUERIES_IN_FLIGHT at a time for
+throughput. Redis's own time per query is read from its command statistics.
+
+Coverage: the same kind of city in a Coverage (processors.circle), then the
+cost of moving it by one change-feed entry, as `gigstream circle` does.
 """
 
 import asyncio
 import math
 import random
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,10 +22,12 @@ import orjson
 from redis.asyncio import Redis
 
 from ops.settings import Settings
-from ops.simulator.city import DISTRICTS, OCCUPATIONS
+from ops.simulator.city import DISTRICTS, OCCUPATIONS, STATIONS_PER_DISTRICT, District
+from processors.circle import Coverage
 from processors.ledger import Incoming, Origin, Rules
 from processors.nearby import Circle, JobQuery
-from streams import keys
+from processors.travel import TravelModel
+from streams import changes, keys
 from streams.circle_queries import jobs_near
 from streams.store import Store
 from topics.catalog import JOBS, SEEKERS, Topic
@@ -27,6 +35,8 @@ from topics.envelope import Event, Limits, decode
 
 CIRCLE_REDIS_DB = 12
 LOAD_BATCH = 1000
+QUERIES_IN_FLIGHT = 8
+COVERAGE_CHANGES = 1000  # of each kind: a job posted, a job gone, a seeker registered, one gone
 LIMITS = Limits(64 * 1024, timedelta(days=1))
 MODES = ("walk", "bike", "ebike", "transit", "car")
 
@@ -38,7 +48,10 @@ async def run(cfg: Settings, jobs: int, seekers: int, queries: int, seed: int) -
     began = time.perf_counter()
     await load_into(redis, rng, jobs, seekers)
     load_s = time.perf_counter() - began
+    await redis.config_resetstat()
     latencies, found = await query(redis, cfg, rng, queries)
+    redis_us = await script_time_us(redis)
+    in_flight_per_s = await query_in_flight(redis, cfg, rng, queries)
     figures = {
         "open_jobs": jobs,
         "seekers": seekers,
@@ -47,6 +60,9 @@ async def run(cfg: Settings, jobs: int, seekers: int, queries: int, seed: int) -
         "query_ms_p50": round(percentile(latencies, 0.5) * 1000, 2),
         "query_ms_p99": round(percentile(latencies, 0.99) * 1000, 2),
         "queries_per_s": round(queries / sum(latencies)),
+        "queries_in_flight": QUERIES_IN_FLIGHT,
+        "queries_per_s_in_flight": in_flight_per_s,
+        "redis_us_per_query": redis_us,
         "mean_jobs_in_answer": round(sum(found) / len(found), 1),
         "geo_bytes_per_member": await bytes_per_member(redis, keys.GEO_JOBS, keys.GEO_SEEKERS),
     }
@@ -96,11 +112,7 @@ async def query(
     model = cfg.travel_model()
     now_ms = int(datetime.now(UTC).timestamp() * 1000)
     latencies, found = [], []
-    for _ in range(count):
-        lat, lon = around(rng)
-        circle = Circle(lat, lon, rng.choice(MODES), model.circle_minutes)
-        occupation = rng.choice(OCCUPATIONS).name
-        job_query = JobQuery(circle, occupation=occupation)
+    for job_query in queries_at_random(rng, model, count):
         started = time.perf_counter()
         answer = await jobs_near(redis, model, job_query, now_ms)
         latencies.append(time.perf_counter() - started)
@@ -108,8 +120,105 @@ async def query(
     return latencies, found
 
 
-def around(rng: random.Random) -> tuple[float, float]:
-    district = rng.choices(DISTRICTS, [d.population_weight for d in DISTRICTS])[0]
+async def query_in_flight(redis: Redis, cfg: Settings, rng: random.Random, count: int) -> int:
+    """Queries/s with QUERIES_IN_FLIGHT outstanding at any time, as a busy server has them."""
+    model = cfg.travel_model()
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    waiting = list(queries_at_random(rng, model, count))
+
+    async def client() -> None:
+        while waiting:
+            await jobs_near(redis, model, waiting.pop(), now_ms)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(QUERIES_IN_FLIGHT)))
+    return round(count / (time.perf_counter() - started))
+
+
+def queries_at_random(rng: random.Random, model: TravelModel, count: int) -> Iterator[JobQuery]:
+    for _ in range(count):
+        lat, lon = around(rng)
+        circle = Circle(lat, lon, rng.choice(MODES), model.circle_minutes)
+        yield JobQuery(circle, occupation=rng.choice(OCCUPATIONS).name)
+
+
+async def script_time_us(redis: Redis) -> float:
+    """Redis's mean time in the query's script since the statistics were reset."""
+    stats = await redis.info("commandstats")
+    return round(float(stats["cmdstat_evalsha"]["usec_per_call"]), 1)
+
+
+def coverage_cost(model: TravelModel, jobs: int, seekers: int, seed: int) -> dict[str, Any]:
+    """Seconds to build a city's coverage, then µs to apply one change-feed entry, by kind."""
+    rng = random.Random(seed)
+    coverage = Coverage(model)
+    started = time.perf_counter()
+    for n, (lat, lon) in enumerate(place_spots(rng)):
+        changes.apply(coverage, place_change(f"place-{n}", lat, lon))
+    for n in range(seekers):
+        changes.apply(coverage, seeker_change(rng, f"seeker-{n}"))
+    for n in range(jobs):
+        changes.apply(coverage, job_change(rng, f"job-{n}"))
+    figures: dict[str, Any] = {"build_seconds": round(time.perf_counter() - started, 1)}
+    kinds = {
+        "job_posted": [job_change(rng, f"job-new-{n}") for n in range(COVERAGE_CHANGES)],
+        "job_gone": [changes.gone(changes.JOB, f"job-{n}") for n in range(COVERAGE_CHANGES)],
+        "seeker_registered": [
+            seeker_change(rng, f"seeker-new-{n}") for n in range(COVERAGE_CHANGES)
+        ],
+        "seeker_gone": [
+            changes.gone(changes.SEEKER, f"seeker-{n}") for n in range(COVERAGE_CHANGES)
+        ],
+    }
+    for kind, entries in kinds.items():
+        spent = []
+        for entry in entries:
+            began = time.perf_counter()
+            changes.apply(coverage, entry)
+            spent.append(time.perf_counter() - began)
+        figures[f"{kind}_us_mean"] = round(sum(spent) / len(spent) * 1e6, 1)
+        figures[f"{kind}_us_p99"] = round(percentile(spent, 0.99) * 1e6, 1)
+    return figures
+
+
+def place_spots(rng: random.Random) -> Iterator[tuple[float, float]]:
+    """Each district's market at its centre and its stations around it, as the simulator has."""
+    for district in DISTRICTS:
+        yield district.lat, district.lon
+        for _ in range(STATIONS_PER_DISTRICT):
+            yield around(rng, district)
+
+
+def place_change(place_id: str, lat: float, lon: float) -> dict[str, str]:
+    fields = {changes.KIND: changes.PLACE, changes.ID: place_id, changes.PRESENT: changes.HERE}
+    return {**fields, changes.LAT: repr(lat), changes.LON: repr(lon), changes.DISTRICT: "-"}
+
+
+def job_change(rng: random.Random, job_id: str) -> dict[str, str]:
+    lat, lon = around(rng)
+    fields = {changes.KIND: changes.JOB, changes.ID: job_id, changes.PRESENT: changes.HERE}
+    occupation = rng.choices(OCCUPATIONS, [o.share for o in OCCUPATIONS])[0].name
+    at = {changes.LAT: repr(lat), changes.LON: repr(lon)}
+    return {**fields, **at, changes.OCCUPATION: occupation}
+
+
+def seeker_change(rng: random.Random, seeker_id: str) -> dict[str, str]:
+    lat, lon = around(rng)
+    fields = {changes.KIND: changes.SEEKER, changes.ID: seeker_id, changes.PRESENT: changes.HERE}
+    occupations = orjson.dumps([rng.choice(OCCUPATIONS).name]).decode()
+    return {
+        **fields,
+        changes.LAT: repr(lat),
+        changes.LON: repr(lon),
+        changes.MODE: rng.choice(MODES),
+        changes.OCCUPATIONS: occupations,
+    }
+
+
+def around(rng: random.Random, district: District | None = None) -> tuple[float, float]:
+    """A point spread around a district's centre, the district drawn by population if not given."""
+    if district is None:
+        district = rng.choices(DISTRICTS, [d.population_weight for d in DISTRICTS])[0]
     lat = district.lat + rng.gauss(0, district.spread_km) / 111.32
     lon_km = 111.32 * math.cos(math.radians(district.lat))
     return round(lat, 6), round(district.lon + rng.gauss(0, district.spread_km) / lon_km, 6)
@@ -174,3 +283,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def main(cfg: Settings, jobs: int, seekers: int, queries: int) -> dict[str, Any]:
     return asyncio.run(run(cfg, jobs, seekers, queries, seed=11))
+
+
+def coverage_main(cfg: Settings, jobs: int, seekers: int) -> dict[str, Any]:
+    return coverage_cost(cfg.travel_model(), jobs, seekers, seed=12)

@@ -6,7 +6,9 @@ same run measures
   - the pipeline: a real worker process applying the same N messages to an empty
     Redis (validation, state, indexes, dead letters) — which is also what a
     rebuild from the topics does;
-  - the circle's nearby-jobs query over a loaded city (bench/circle.py);
+  - the circle's nearby-jobs query over a loaded city, and the cost of keeping
+    its coverage live (bench/circle.py);
+  - push latency under background load (bench/matching.py);
 and writes the figures to bench/results.json and the README's table.
 """
 
@@ -65,6 +67,8 @@ def main() -> None:
     print(f"pipeline: {pipeline['events_per_s']:,.0f} events/s")
     nearby = circle.main(cfg, args.circle_jobs, args.circle_seekers, args.circle_queries)
     print(f"nearby jobs query: p50 {nearby['query_ms_p50']} ms, p99 {nearby['query_ms_p99']} ms")
+    coverage = circle.coverage_main(cfg, args.circle_jobs, args.circle_seekers)
+    print(f"coverage: {coverage}")
     pushes = matching.main(
         cfg, args.match_seekers, args.match_jobs, args.match_rates, args.match_probes
     )
@@ -78,6 +82,7 @@ def main() -> None:
         "pipeline": pipeline,
         "pipeline_to_raw_ratio": round(pipeline["events_per_s"] / raw["events_per_s"], 3),
         "circle_nearby_jobs": nearby,
+        "circle_coverage": coverage,
         "push_latency": pushes,
     }
     RESULTS.write_text(orjson.dumps(results, option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -262,6 +267,19 @@ def _push_rows(pushes: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _coverage_rows(coverage: dict[str, Any]) -> list[str]:
+    def cost(kind: str) -> str:
+        return f"{coverage[f'{kind}_us_mean']:,} µs / {coverage[f'{kind}_us_p99']:,} µs"
+
+    return [
+        f"| coverage: build for the same city | {coverage['build_seconds']} s |",
+        "| coverage update per change, mean / p99: job posted; job gone |"
+        f" {cost('job_posted')}; {cost('job_gone')} |",
+        "| coverage update per change, mean / p99: seeker registered; seeker gone |"
+        f" {cost('seeker_registered')}; {cost('seeker_gone')} |",
+    ]
+
+
 def write_readme_table(results: dict[str, Any]) -> None:
     raw, pipe, near = results["raw_limit"], results["pipeline"], results["circle_nearby_jobs"]
     per_key = f"{pipe['redis_bytes_per_key']} B per key"
@@ -282,8 +300,12 @@ def write_readme_table(results: dict[str, Any]) -> None:
         f" {pipe['redis_keys']:,} keys ({per_key}) |",
         f"| nearby jobs query ({near['open_jobs']:,} open jobs, {near['seekers']:,} seekers):"
         f" p50 / p99 | {near['query_ms_p50']} ms / {near['query_ms_p99']} ms |",
-        f"| nearby jobs queries/s, one process | {near['queries_per_s']:,} |",
+        "| nearby jobs queries/s, one process: one at a time /"
+        f" {near['queries_in_flight']} in flight |"
+        f" {near['queries_per_s']:,} / {near['queries_per_s_in_flight']:,} |",
+        f"| Redis time per nearby query (its script) | {near['redis_us_per_query']} µs |",
         f"| Redis geo index, bytes per member | {near['geo_bytes_per_member']} |",
+        *_coverage_rows(results["circle_coverage"]),
         *_push_rows(results["push_latency"]),
         f"| machine | {results['machine']}, {results['at']} |",
     ]
