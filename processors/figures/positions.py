@@ -8,7 +8,7 @@ the last 30 Beijing days (today included).
 Per day or week (Beijing time): positions posted in the window (the headcount
 of jobs first posted in it) ÷ seekers active in the window (registered, with
 a registration, check-in or application on one of its days). A seeker
-withdrawn later still counted in the windows they were active in.
+withdrawn later still counts in the windows they were active in.
 
 Both count by occupation, district, market and city-wide. A seeker listing
 several occupations counts in each; a seeker counts in a market where they
