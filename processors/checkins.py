@@ -21,19 +21,24 @@ class CheckinState(msgspec.Struct):
     place: Point | None = None  # None once checked out
     market_id: str | None = None
     until_ms: int | None = None
+    # The offset of the event that wrote it in the seeker's partition: of two
+    # events in one millisecond the later there wins, whichever was applied
+    # first (one waiting for its market is applied after the other).
+    updated_offset: int = -1
 
 
 def apply(
     state: CheckinState | None,
     data: CheckinEvent,
     occurred_ms: int,
+    offset: int,
     market: MarketState | None,
     default_stay_ms: int,
 ) -> tuple[Result, CheckinState | None]:
-    if state is not None and occurred_ms < state.updated_ms:
+    if state is not None and (occurred_ms, offset) < (state.updated_ms, state.updated_offset):
         return STALE, state
     if isinstance(data, Checkout):
-        return APPLIED, CheckinState(occurred_ms)
+        return APPLIED, CheckinState(occurred_ms, updated_offset=offset)
     if data.market_id is not None:
         if market is None:
             raise ValueError("a check-in at a market is applied only once the market is known")
@@ -46,7 +51,7 @@ def apply(
     until_ms = occurred_ms + default_stay_ms
     if data.available_until is not None:
         until_ms = int(data.available_until.timestamp() * 1000)
-    return APPLIED, CheckinState(occurred_ms, place, data.market_id, until_ms)
+    return APPLIED, CheckinState(occurred_ms, place, data.market_id, until_ms, offset)
 
 
 def is_present(state: CheckinState, now_ms: int) -> bool:

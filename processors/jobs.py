@@ -66,7 +66,8 @@ def _close(state: JobState, data: JobClosed, occurred_ms: int) -> tuple[Result, 
 def _hire(state: JobState, data: HireConfirmed) -> tuple[Result, JobState]:
     if data.seeker_id in state.hires:
         return DUPLICATE, state
-    state.hires.append(data.seeker_id)
+    # In order of id, not of arrival: hires waiting for their job arrive in another order.
+    state.hires = sorted([*state.hires, data.seeker_id])
     return APPLIED, state
 
 

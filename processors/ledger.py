@@ -49,6 +49,8 @@ class Origin:
     key: bytes | None
     raw: bytes
     received_ms: int
+    # Read again by a rebuild: its dead letter and match requests went out the first time.
+    replayed: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def _route(world: World, incoming: Incoming, rules: Rules, applied: list[Applied
     if referent is not None:
         result = _park(world, referent, incoming)
     else:
-        result, after = _transition(world, ref, event, rules)
+        result, after = _transition(world, ref, incoming, rules)
         if result.outcome is Outcome.PENDING:
             _park(world, ref, incoming)
         elif result.outcome is Outcome.APPLIED:
@@ -152,7 +154,8 @@ def _missing_referent(world: World, event: Event) -> Ref | None:
     return None
 
 
-def _transition(world: World, ref: Ref, event: Event, rules: Rules) -> tuple[Result, Any]:
+def _transition(world: World, ref: Ref, incoming: Incoming, rules: Rules) -> tuple[Result, Any]:
+    event = incoming.event
     state, data, ms = world.states[ref], event.data, event.occurred_ms
     if ref.kind == JOB:
         return jobs.apply(state, data, ms, _extra(event, JobPosted | JobUpdated))
@@ -165,7 +168,8 @@ def _transition(world: World, ref: Ref, event: Event, rules: Rules) -> tuple[Res
     market = None
     if isinstance(data, Checkin) and data.market_id is not None:
         market = world.states[Ref(MARKET, data.market_id)]
-    return checkins.apply(state, data, ms, market, rules.checkin_stay_ms)
+    offset = incoming.origin.offset
+    return checkins.apply(state, data, ms, offset, market, rules.checkin_stay_ms)
 
 
 def _extra(event: Event, record_types: Any) -> dict[str, Any]:

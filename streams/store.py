@@ -390,8 +390,12 @@ def _index_occupations(
         tx.zrem(index, ref.id)
     for index in now:
         tx.geoadd(index, (point.lon, point.lat, ref.id))
-    if now or before:
+    # Left out when empty, as the sweep leaves it: a state reads the same however
+    # its events were batched (a rebuild compares them).
+    if now:
         tx.hset(keys.state(ref), {INDEXED: orjson.dumps(now).decode()})
+    elif before:
+        tx.hdel(keys.state(ref), INDEXED)
 
 
 def _index_job(tx: Plan, job_id: str, state: jobs.JobState, now_ms: int) -> None:
