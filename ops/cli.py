@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     notify = commands.add_parser("notify", help="deliver job pushes from gig.notifications")
     notify.set_defaults(run=_notify)
 
+    rebuild = commands.add_parser(
+        "rebuild", help="wipe what the workers derive from Redis and replay the input topics"
+    )
+    rebuild.add_argument("--yes", action="store_true", help="wipe without asking")
+    rebuild.set_defaults(run=_rebuild)
+
     publish = commands.add_parser("publish", help="publish JSONL events to an input topic")
     publish.add_argument("topic", choices=[topic.name for topic in INPUT_TOPICS])
     publish.add_argument("file", nargs="?", default="-", help="a JSONL file, or - for stdin")
@@ -160,6 +166,27 @@ def _first_exit(children: list[subprocess.Popen[bytes]]) -> int:
             if code is not None:
                 return code
         time.sleep(0.5)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    from ops.rebuild import RebuildError, rebuild
+
+    cfg = settings()
+    if not args.yes:
+        print(
+            f"gigstream rebuild wipes the workers' state from {cfg.redis_url} and replays"
+            " every input topic: run it again with --yes",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        done = rebuild(cfg)
+    except RebuildError as error:
+        print(f"gigstream rebuild: {error}", file=sys.stderr)
+        return 1
+    rate = done.events / done.seconds if done.seconds else 0.0
+    print(f"rebuilt from {done.events:,} events in {done.seconds:.1f} s ({rate:,.0f} events/s)")
+    return 0
 
 
 def _publish(args: argparse.Namespace) -> int:

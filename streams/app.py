@@ -7,22 +7,19 @@ effect by the event_id markers and last-writer-wins in streams.store).
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from redis.asyncio import Redis
 
 from ops.kafka_auth import Principal, faust_credentials
 from ops.settings import settings
-from processors.ledger import Rules
 from streams import circle_views, match_views
 from streams.match_worker import rules_of
 from streams.pipeline import Pipeline
-from streams.store import Store
+from streams.replay import store_of
 from topics.catalog import DEADLETTER, INPUT_TOPICS
-from topics.envelope import Limits
 
 log = logging.getLogger(__name__)
 cfg = settings()
@@ -48,13 +45,7 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
 )
 
-store = Store(
-    Redis.from_url(cfg.redis_url),
-    Rules(checkin_stay_ms=cfg.checkin_stay_s * 1000),
-    Limits(cfg.max_message_bytes, timedelta(seconds=cfg.max_future_skew_s)),
-    seen_ttl_s=cfg.seen_retention_s,
-    pending_ttl_ms=cfg.pending_retention_s * 1000,
-)
+store = store_of(cfg)
 deadletters = app.topic(DEADLETTER.name, key_serializer="raw", value_serializer="raw")
 
 

@@ -42,6 +42,11 @@ def state(ref: Ref) -> str:
     return f"{PREFIX}:{ref.kind}:{ref.id}"
 
 
+def state_of_kind(kind: str) -> str:
+    """The pattern of every state of one kind."""
+    return f"{PREFIX}:{kind}:*"
+
+
 def pending(ref: Ref) -> str:
     return f"{PREFIX}:pending:{ref.kind}:{ref.id}"
 

@@ -2,13 +2,14 @@
 
 Every message ends in exactly one outcome (applied, duplicate, stale, pending,
 rejected) and each rejected one is sent to gig.deadletter before the batch's
-offsets are committed. Redis being away is waited out, never dead-lettered; a
-message that makes processing raise is isolated and dead-lettered alone.
+offsets are committed, unless a rebuild replays it (it was sent the first
+time). Redis being away is waited out, never dead-lettered; a message that
+makes processing raise is isolated and dead-lettered alone.
 """
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -41,9 +42,17 @@ class Verdict(NamedTuple):
 
 
 class Pipeline:
-    def __init__(self, store: Store, send_deadletter: DeadletterSend) -> None:
+    def __init__(
+        self,
+        store: Store,
+        send_deadletter: DeadletterSend,
+        replay_until: Mapping[tuple[str, int], int] | None = None,
+    ) -> None:
         self.store = store
         self.send_deadletter = send_deadletter
+        # A rebuild's (topic, partition) -> the end offset when it began: what lies
+        # before it was processed once already, so it sends nothing out again.
+        self.replay_until = replay_until or {}
 
     async def process(self, messages: Sequence[Any]) -> None:
         """Messages of any input topics, each with topic, partition, offset, key and value."""
@@ -60,6 +69,7 @@ class Pipeline:
                     message.key,
                     message.value or b"",
                     now_ms,
+                    self._replayed(message.topic, message.partition, message.offset),
                 )
                 decoded = self._decode(origin, now)
                 if isinstance(decoded, Rejection):
@@ -69,6 +79,9 @@ class Pipeline:
             applied = await self._apply(incoming, now_ms) if incoming else []
             verdicts = [Verdict(a.incoming.origin, a.result, a.late) for a in applied]
             await self._account([*refused, *verdicts], now)
+
+    def _replayed(self, topic: str, partition: int, offset: int) -> bool:
+        return offset < self.replay_until.get((topic, partition), 0)
 
     def _decode(self, origin: Origin, now: datetime) -> Event | Rejection:
         """The message decoded or refused; a decoder that raises (a bug) refuses it too."""
@@ -122,9 +135,9 @@ class Pipeline:
     async def _deadletter(self, verdicts: list[Verdict], now: datetime) -> None:
         deliveries = []
         for verdict in verdicts:
-            if verdict.result.outcome is not Outcome.REJECTED:
-                continue
             origin = verdict.origin
+            if verdict.result.outcome is not Outcome.REJECTED or origin.replayed:
+                continue
             record = deadletter_record(
                 origin.topic,
                 origin.partition,

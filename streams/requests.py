@@ -31,12 +31,15 @@ def requests_of(applied: Iterable[Applied], changed_cards: Set[Ref]) -> list[dic
     """One request per job or seeker an applied event of the batch may rematch, in order.
 
     Only where the matching card changed (a job's, a seeker's or their check-in's):
-    a new phone number or description changes no match, and asks for none.
+    a new phone number or description changes no match, and asks for none. A
+    rebuild's replayed events ask for none: their matches were made the first time.
     """
     wanted: dict[tuple[str, str], None] = {}
     for one in applied:
         kind = TRIGGERS.get(one.incoming.event.type)
         if kind is None or one.result.outcome is not Outcome.APPLIED:
+            continue
+        if one.incoming.origin.replayed:
             continue
         data = one.incoming.event.data
         entity_id = data.job_id if kind == JOB else data.seeker_id
