@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from ops import stack
 from ops.kafka_auth import CredentialsError
@@ -174,7 +175,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     cfg = settings()
     if not args.yes:
         print(
-            f"gigstream rebuild wipes the workers' state from {cfg.redis_url} and replays"
+            f"gigstream rebuild wipes the workers' state from {_where(cfg.redis_url)} and replays"
             " every input topic: run it again with --yes",
             file=sys.stderr,
         )
@@ -187,6 +188,12 @@ def _rebuild(args: argparse.Namespace) -> int:
     rate = done.events / done.seconds if done.seconds else 0.0
     print(f"rebuilt from {done.events:,} events in {done.seconds:.1f} s ({rate:,.0f} events/s)")
     return 0
+
+
+def _where(url: str) -> str:
+    """A Redis URL without its credentials."""
+    parts = urlsplit(url)
+    return f"redis://{parts.hostname}:{parts.port or 6379}{parts.path}"
 
 
 def _publish(args: argparse.Namespace) -> int:
