@@ -8,6 +8,7 @@ topic first, so the worker sees exactly the events this session publishes.
 
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -55,6 +56,34 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def free_port_pair(first: int) -> int:
+    """The first port from `first` on that is free together with the next (the controller's)."""
+    for port in range(first, first + 200, 2):
+        if _free(port) and _free(port + 1):
+            return port
+    raise AssertionError(f"no two free ports in a row from {first}")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def share_jars(resolved: Path, libs: Path) -> None:
+    """Links the shared stack's jars in (its marker too), so no Maven run is needed;
+    without them the stack resolves its own."""
+    if not (resolved / ".complete").is_file():
+        return
+    libs.mkdir(parents=True)
+    for jar in resolved.glob("*.jar"):
+        (libs / jar.name).symlink_to(jar)
+    shutil.copy(resolved / ".complete", libs / ".complete")
 
 
 Region = tuple[tuple[float, float], tuple[float, float]]
@@ -164,6 +193,28 @@ class Worker:
                 ):
                     return float(sample.value)
         return 0.0
+
+
+def processed(worker: Worker) -> float:
+    """Messages that reached their first outcome, whatever it was (0 before it serves)."""
+    try:
+        text = urllib.request.urlopen(f"{worker.url}/metrics", timeout=5).read().decode()
+    except OSError:
+        return 0.0
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "gigstream_events_total"
+    )
+
+
+def differences(got: dict[bytes, Any], wanted: dict[bytes, Any]) -> list[str]:
+    """The keys where two states differ, a few of them with both sides, for a failure message."""
+    keys = sorted(k for k in got.keys() | wanted.keys() if got.get(k) != wanted.get(k))
+    return [f"{k!r}: {got.get(k)!r} != {wanted.get(k)!r}" for k in keys[:5]] + (
+        [f"... {len(keys)} keys in all"] if len(keys) > 5 else []
+    )
 
 
 def start(command: str, env: dict[str, str], workdir: Path, url: str) -> Iterator["Worker"]:

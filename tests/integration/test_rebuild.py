@@ -10,7 +10,6 @@ undisturbed live-built state, and sends no dead letter out again.
 
 import subprocess
 import sys
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -21,7 +20,6 @@ from typing import Any
 import pytest
 import redis
 from kafka import KafkaAdminClient, KafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 
 from ops.offsets import input_end_offsets
 from ops.rebuild import RebuildError, derived_state, rebuild
@@ -30,8 +28,9 @@ from ops.simulator.feed import Feed, Message
 from tests.integration.conftest import (
     ROOT,
     DeadLetters,
-    Worker,
+    differences,
     free_port,
+    processed,
     start,
     start_group_at_end,
     wait_for,
@@ -58,20 +57,6 @@ def group_env(live_stack: Settings, db: int) -> dict[str, str]:
 def settings_of(env: dict[str, str]) -> Settings:
     fields = {name.removeprefix("GIGSTREAM_").lower(): value for name, value in env.items()}
     return Settings(**fields)
-
-
-def processed(worker: Worker) -> float:
-    """Messages that reached their first outcome, whatever it was (0 before it serves)."""
-    try:
-        text = urllib.request.urlopen(f"{worker.url}/metrics", timeout=5).read().decode()
-    except OSError:
-        return 0.0
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "gigstream_events_total"
-    )
 
 
 def publish(producer: KafkaProducer, messages: list[Message]) -> None:
@@ -118,14 +103,6 @@ def city(
         for worker in workers:
             next(worker, None)  # stops it
     yield undisturbed, flushed, began
-
-
-def differences(got: dict[bytes, Any], wanted: dict[bytes, Any]) -> list[str]:
-    """The keys where two states differ, a few of them with both sides, for a failure message."""
-    keys = sorted(k for k in got.keys() | wanted.keys() if got.get(k) != wanted.get(k))
-    return [f"{k!r}: {got.get(k)!r} != {wanted.get(k)!r}" for k in keys[:5]] + (
-        [f"... {len(keys)} keys in all"] if len(keys) > 5 else []
-    )
 
 
 def rebuilt_from(env: dict[str, str], began: dict[tuple[str, int], int]) -> dict[bytes, Any]:

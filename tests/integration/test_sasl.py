@@ -9,8 +9,6 @@ the jars the shared stack already resolved.
 import io
 import logging
 import secrets
-import shutil
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ from ops.kafka_auth import Principal, client_options
 from ops.publish import publish
 from ops.settings import Settings
 from tests import factory
-from tests.integration.conftest import ROOT, free_port, wait_for
+from tests.integration.conftest import ROOT, free_port, free_port_pair, share_jars, wait_for
 from topics.catalog import JOBS, MATCHES
 
 pytestmark = pytest.mark.integration
@@ -53,10 +51,10 @@ def sasl_stack(
     base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SaslStack]:
     home = tmp_path_factory.mktemp("sasl-stack")
-    _share_jars(ROOT / base_settings.stack_dir / "kafka" / "libs", home / "kafka" / "libs")
+    share_jars(ROOT / base_settings.stack_dir / "kafka" / "libs", home / "kafka" / "libs")
     cfg = Settings(
         kafka_sasl="scram",
-        kafka_bootstrap=f"127.0.0.1:{_free_pair(FIRST_PORT)}",
+        kafka_bootstrap=f"127.0.0.1:{free_port_pair(FIRST_PORT)}",
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
         stack_dir=home,
         kafka_heap=SMALL_HEAP,
@@ -134,31 +132,3 @@ def test_no_password_is_shown_in_the_broker_log_the_stack_lines_or_our_logs(
         assert [where for where, text in shown.items() if password in text] == []
     for secret_file in ("credentials.json", "server.properties"):
         assert (cfg.stack_dir / "kafka" / secret_file).stat().st_mode & 0o077 == 0
-
-
-def _free_pair(first: int) -> int:
-    """The first port from `first` on that is free together with the next (the controller's)."""
-    for port in range(first, first + 200, 2):
-        if _free(port) and _free(port + 1):
-            return port
-    raise AssertionError(f"no two free ports in a row from {first}")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _share_jars(resolved: Path, libs: Path) -> None:
-    """Links the shared stack's jars in (its marker too), so no Maven run is needed;
-    without them the stack resolves its own."""
-    if not (resolved / ".complete").is_file():
-        return
-    libs.mkdir(parents=True)
-    for jar in resolved.glob("*.jar"):
-        (libs / jar.name).symlink_to(jar)
-    shutil.copy(resolved / ".complete", libs / ".complete")
