@@ -32,22 +32,26 @@ SHANGHAI = timezone(timedelta(hours=8))
 KM_PER_DEGREE = 111.32
 MALFORMED_SHARE = 0.02
 DUPLICATE_SHARE = 0.01
-LIVESTREAM_START_CHANCE = 0.0005  # per event: a session every ~2,000 events
+# A session every ~10,000 events, each posting hundreds of jobs in minutes.
+LIVESTREAM_START_CHANCE = 0.0001
 LIVESTREAM_JOBS = (200, 500)
 
-# Relative weights of the event kinds once the city is seeded.
+# Relative weights of the event kinds once the city is seeded. A city of ~200k
+# gig workers posts tens of thousands of jobs a year but sees thousands of
+# check-ins and applications a day: jobs are a few percent of the stream
+# (kept above the real ~1% so a fast-forwarded city keeps a job board).
 MIX = {
-    "seeker.registered": 10,
-    "seeker.updated": 4,
-    "seeker.withdrawn": 1,
-    "job.posted": 10,
-    "job.updated": 4,
-    "job.closed": 3,
-    "checkin": 14,
-    "checkout": 8,
-    "application.submitted": 18,
-    "application.withdrawn": 3,
-    "hire.confirmed": 7,
+    "seeker.registered": 4,
+    "seeker.updated": 2,
+    "seeker.withdrawn": 0.5,
+    "job.posted": 3,
+    "job.updated": 1,
+    "job.closed": 1,
+    "checkin": 30,
+    "checkout": 20,
+    "application.submitted": 12,
+    "application.withdrawn": 2,
+    "hire.confirmed": 3,
 }
 MORNING_CHECKIN_BOOST = 3  # 06:00-09:00 local: workers gather at the markets
 

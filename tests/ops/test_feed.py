@@ -60,6 +60,13 @@ def test_events_refer_to_markets_and_jobs_the_stream_created_before() -> None:
     assert len(markets) == len(DISTRICTS) * (1 + STATIONS_PER_DISTRICT)
 
 
+def test_jobs_are_a_few_percent_of_the_stream_as_in_a_real_city() -> None:
+    kinds = Counter(type(event.data) for event in valid_events(feed(4, 50_000)))
+    share = kinds[JobPosted] / sum(kinds.values())
+    assert 0.02 < share < 0.12, share
+    assert kinds[Checkin] > 3 * kinds[JobPosted]
+
+
 def test_live_stream_sessions_post_bursts_of_jobs() -> None:
     sources = Counter(
         event.source.partition(":")[0]
