@@ -41,6 +41,7 @@ from ops.kafka_auth import Principal, client_options
 from ops.process import log_to_stderr, stop_on_signals
 from ops.senders import LogSender, Outcome, Sender, Sent, WebhookSender, one_line, retry_delays
 from ops.settings import Settings
+from streams import lag
 from topics.catalog import NOTIFICATIONS
 from topics.outputs import NotificationRequested, decode_notification
 
@@ -285,6 +286,7 @@ async def consume(cfg: Settings, notifier: Notifier, stop: asyncio.Event) -> Non
             wait_s = await notifier.next_due_in_s(cfg.notify_poll_s)
             batch = await consumer.getmany(timeout_ms=int(wait_s * 1000), max_records=cfg.batch_max)
             await _commit(consumer, await _handle(notifier, batch, stop))
+            await _measure_lag(consumer)
     except Stopped:
         pass
     finally:
@@ -318,6 +320,13 @@ async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]
     except KafkaError as error:
         # Harmless: the records come again and their markers make them duplicates.
         log.warning("committing offsets failed (%s)", error)
+
+
+async def _measure_lag(consumer: AIOKafkaConsumer) -> None:
+    try:
+        lag.export(await lag.aiokafka_lag(consumer, [NOTIFICATIONS.name]))
+    except KafkaError as error:  # a partition revoked meanwhile: the next batch measures
+        log.debug("measuring the consumer lag failed (%s)", error)
 
 
 def make_sender(cfg: Settings) -> Sender:

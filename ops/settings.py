@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     batch_max: int = Field(500, ge=1)
     batch_within_s: float = Field(0.05, gt=0)
     sweep_interval_s: float = Field(1.0, gt=0)
+    # How often the worker measures its consumer lag and a matcher the request backlog
+    # (gigstream_consumer_lag, gigstream_match_requests_backlog): each is a round trip.
+    lag_interval_s: float = Field(5.0, gt=0)
 
     # event_id markers outlive any plausible replay window (consumer lag,
     # a restored offset, a producer retry storm).

@@ -15,8 +15,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from ops.kafka_auth import Principal, faust_credentials
 from ops.settings import settings
-from streams import circle_views, match_views
+from processors.outcome import Outcome
+from streams import circle_views, lag, match_views
 from streams.match_worker import rules_of
+from streams.metrics import EVENTS, INTERNAL_ERRORS, LATE_EVENTS
 from streams.pipeline import Pipeline
 from streams.replay import store_of
 from topics.catalog import DEADLETTER, INPUT_TOPICS
@@ -56,8 +58,9 @@ async def send_deadletter(key: bytes | None, value: bytes) -> Any:
 pipeline = Pipeline(store, send_deadletter)
 
 
+INPUT_NAMES = [topic.name for topic in INPUT_TOPICS]
 inputs = app.topic(
-    *(topic.name for topic in INPUT_TOPICS),
+    *INPUT_NAMES,
     key_serializer="raw",
     value_serializer="raw",
     allow_empty=True,
@@ -82,6 +85,24 @@ async def sweep() -> None:
         await pipeline.expire_pending(now)
     except Exception:
         log.exception("sweep failed; the next tick retries")
+
+
+@app.timer(cfg.lag_interval_s)
+async def measure_lag() -> None:
+    """gigstream_consumer_lag of the input topics, from the broker's end offsets."""
+    try:
+        lag.export(await lag.faust_lag(app.consumer, INPUT_NAMES))
+    except Exception as error:
+        log.warning("measuring the consumer lag failed (%r); the next tick retries", error)
+
+
+# Every topic's outcomes and errors exported from the start, at 0: a rate() has a series
+# before the first message of its kind, and a panel draws a flat line rather than nothing.
+for _name in INPUT_NAMES:
+    INTERNAL_ERRORS.labels(_name)
+    for _outcome in Outcome:
+        EVENTS.labels(_name, _outcome)
+        LATE_EVENTS.labels(_name, _outcome)
 
 
 @app.page("/metrics")

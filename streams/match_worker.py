@@ -21,7 +21,10 @@ from redis.asyncio import Redis
 from ops.kafka_auth import Principal, client_options
 from ops.process import log_to_stderr, stop_on_signals
 from ops.settings import Settings
-from streams.matcher import Matcher, MatchRules
+from processors.ledger import JOB, SEEKER
+from streams import match_backlog
+from streams.matcher import Handled, Matcher, MatchRules
+from streams.metrics import MATCH_REQUESTS
 from topics.catalog import MATCHES, NOTIFICATIONS
 
 log = logging.getLogger(__name__)
@@ -58,11 +61,13 @@ async def run(cfg: Settings) -> None:
 
     matcher = Matcher(redis, rules_of(cfg), send_match, send_push)
     widening = asyncio.create_task(_widen(matcher, stop))
+    measuring = asyncio.create_task(_measure_backlog(redis, cfg.lag_interval_s, stop))
     try:
         await matcher.run(lambda: not stop.is_set())
     finally:
         stop.set()
         await widening
+        await measuring
         await producer.stop()
         await redis.aclose()
     log.info("stopped")
@@ -79,7 +84,22 @@ async def _widen(matcher: Matcher, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), WIDEN_EVERY_S)
 
 
+async def _measure_backlog(redis: Redis, every_s: float, stop: asyncio.Event) -> None:
+    """gigstream_match_requests_backlog, every every_s."""
+    while not stop.is_set():
+        try:
+            match_backlog.export(await match_backlog.backlog(redis))
+        except Exception as error:
+            log.warning("measuring the request backlog failed (%r); the next tick retries", error)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+
+
 def serve(cfg: Settings) -> None:
     log_to_stderr(cfg.log_level)
+    # Every kind's outcomes at 0 from the start, so the failures' rate has a series.
+    for kind in (JOB, SEEKER):
+        for outcome in Handled:
+            MATCH_REQUESTS.labels(kind, outcome)
     start_http_server(cfg.matcher_metrics_port, addr=cfg.web_host)
     asyncio.run(run(cfg))

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
@@ -53,6 +54,14 @@ CLAIM_EVERY_S = 10.0
 Send = Callable[[bytes, bytes], Awaitable[Awaitable[Any]]]
 Entry = tuple[bytes, dict[bytes, bytes]]
 Output = tuple[Send, bytes, bytes]  # where to, key, value
+
+
+class Handled(StrEnum):
+    """What became of a request, in gigstream_match_requests_total."""
+
+    DONE = "done"  # its job or seeker was matched
+    STOPPED = "stopped"  # its job is no longer open, or its seeker no longer active
+    FAILED = "failed"  # matching it raised (a bug): it was dropped
 
 
 @dataclass(frozen=True)
@@ -173,7 +182,7 @@ class Matcher:
             if len(batch) > 1:
                 return [out for one in batch for out in await self._handle([one])]
             log.exception("match request %s failed; dropping it", batch[0].request_id)
-            MATCH_REQUESTS.labels(batch[0].kind, "failed").inc()
+            MATCH_REQUESTS.labels(batch[0].kind, Handled.FAILED).inc()
             return []
 
     async def _outputs(self, batch: list[Request]) -> list[Output]:
@@ -206,7 +215,7 @@ class Matcher:
             ]
         matched = {r.entity_id for r in job_asks} | {s.seeker_id for s in seekers}
         for request in batch:
-            outcome = "done" if request.entity_id in matched else "stopped"
+            outcome = Handled.DONE if request.entity_id in matched else Handled.STOPPED
             MATCH_REQUESTS.labels(request.kind, outcome).inc()
         MATCH_SECONDS.observe(time.perf_counter() - started)
         return outputs

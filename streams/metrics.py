@@ -67,3 +67,17 @@ MATCH_SECONDS = Histogram(
     "Time to handle one match request: candidates, scores, dispatch, sends delivered.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
+# How far behind the consumers are, measured every LAG_INTERVAL_S (streams.lag,
+# streams.match_backlog). By topic, not partition: a topic's lag is what is acted on.
+CONSUMER_LAG = Gauge(
+    "gigstream_consumer_lag",
+    "Messages past the consumer group's committed offsets (the end offset minus the committed"
+    " one), by topic, summed over the partitions this process holds.",
+    ["topic"],
+)
+MATCH_BACKLOG = Gauge(
+    "gigstream_match_requests_backlog",
+    "Match requests not done yet, by state: waiting (no matcher has read them) or taken (read"
+    " by a matcher, not acknowledged). The matchers' group's: every matcher reports the same.",
+    ["state"],
+)
