@@ -432,7 +432,7 @@ def _start_redis(cfg: Settings) -> list[str]:
         return [f"redis: ours (pid {pid}) is still starting at {addr}"]
     ip = _loopback_ip(addr, "GIGSTREAM_REDIS_URL")
     _require_free(addr, "a Redis server", "GIGSTREAM_REDIS_URL")
-    lines = _ensure_redis_server()
+    lines = ensure_debian_package("redis-server", "redis-server")
     # Debian's package may start its own server on install.
     if _redis_answers(cfg):
         return [*lines, f"redis: reusing external server at {addr}"]
@@ -455,17 +455,18 @@ def _redis_answers(cfg: Settings) -> bool:
         client.close()
 
 
-def _ensure_redis_server() -> list[str]:
-    if shutil.which("redis-server") is not None:
+def ensure_debian_package(command: str, package: str) -> list[str]:
+    """Installs Debian's package when its command is missing (as root; else says how)."""
+    if shutil.which(command) is not None:
         return []
     if os.geteuid() != 0:
-        raise StackError("redis-server not found: install it (sudo apt-get install redis-server)")
+        raise StackError(f"{command} not found: install it (sudo apt-get install {package})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for args in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
+    for args in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
         result = _run(args, APT_TIMEOUT_S, env)
         if result.returncode != 0:
             raise StackError(f"{' '.join(args)} failed: {_tail(result.stdout)}")
-    return ["redis: installed Debian's redis-server package"]
+    return [f"{command}: installed Debian's {package} package"]
 
 
 # --- Processes ---------------------------------------------------------------------------
