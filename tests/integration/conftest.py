@@ -217,6 +217,16 @@ def differences(got: dict[bytes, Any], wanted: dict[bytes, Any]) -> list[str]:
     )
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminates a process, killing it if it has not ended within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def start(command: str, env: dict[str, str], workdir: Path, url: str) -> Iterator["Worker"]:
     """A `gigstream <command>` process, stopped (and its log shown if it failed) at the end."""
     log = (workdir / f"{command}.log").open("wb")
@@ -228,12 +238,7 @@ def start(command: str, env: dict[str, str], workdir: Path, url: str) -> Iterato
         stderr=subprocess.STDOUT,
     )
     yield Worker(process, url, workdir / f"{command}.log")
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop(process)
     log.close()
     if process.returncode not in (0, -15):
         print((workdir / f"{command}.log").read_text()[-5000:])

@@ -32,6 +32,7 @@ from tests.integration.conftest import (
     clear_spot,
     free_port,
     start,
+    stop,
     wait_for,
 )
 from topics.catalog import INPUT_TOPICS, JOBS, NOTIFICATIONS, SEEKERS
@@ -97,12 +98,7 @@ def prometheus(
         assert process.poll() is None, (home / "prometheus.log").read_text()[-3000:]
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def scraping(targets: dict[str, Worker]) -> dict[str, Any]:
