@@ -462,7 +462,8 @@ def ensure_debian_package(command: str, package: str) -> list[str]:
     if os.geteuid() != 0:
         raise StackError(f"{command} not found: install it (sudo apt-get install {package})")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for args in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]):
+    install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
+    for args in (["apt-get", "update", "-qq"], install):
         result = _run(args, APT_TIMEOUT_S, env)
         if result.returncode != 0:
             raise StackError(f"{' '.join(args)} failed: {_tail(result.stdout)}")
