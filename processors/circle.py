@@ -8,18 +8,22 @@ removes them as they open, close, appear and go.
 
 import heapq
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
 import h3  # type: ignore[import-untyped]  # h3 ships no type hints
+import numpy
+from scipy.spatial import cKDTree  # type: ignore[import-untyped]
 
-from processors.travel import EARTH_RADIUS_KM, MODES, TravelModel, distance_km
+from processors.travel import EARTH_RADIUS_KM, MODES, Located, TravelModel, distance_km
 from topics.fields import TravelMode
 
 CELL_RESOLUTION = 8
 # 1 cm: a point on the circle's edge must not fall out of the search box by rounding.
 _PAD_DEG = 1e-7
+# Far wider than float error in a chord, far narrower than any real distance.
+_CHORD_SLACK = 1e-9
 
 T = TypeVar("T")
 
@@ -114,6 +118,10 @@ class _Grid(Generic[T]):
         bucket.pop(key, None)
         if not bucket:
             self._buckets.pop(cell, None)
+
+    def values(self) -> Iterator[T]:
+        for bucket in self._buckets.values():
+            yield from bucket.values()
 
     def near(self, lat: float, lon: float, radius_km: float) -> Iterator[T]:
         """Every value within radius_km of the point, and some beyond it."""
@@ -241,6 +249,27 @@ class Coverage:
         grid.add(job.job_id, job.lat, job.lon, job)
         self._reach_from(job, job.occupation, Reach(+1, 0))
 
+    def add_jobs(self, jobs: Iterable[JobSpot]) -> None:
+        """Many jobs at once, as when a coverage is built: the same counts as upsert_job one by
+        one, found by a k-d tree of the jobs per occupation instead of a search per job."""
+        fresh: dict[str, list[JobSpot]] = {}
+        for job in jobs:
+            if job.job_id in self._jobs:
+                self.upsert_job(job)
+                continue
+            self._jobs[job.job_id] = job
+            jobs_grid = self._job_grids.setdefault(job.occupation, _Grid[JobSpot](self._smallest))
+            jobs_grid.add(job.job_id, job.lat, job.lon, job)
+            fresh.setdefault(job.occupation, []).append(job)
+        for occupation, added in fresh.items():
+            for mode in MODES:
+                grid = self._seeker_grids_by_occupation.get((mode, occupation))
+                seekers = [] if grid is None else list(grid.values())
+                reached = within_counts([s.spot for s in seekers], added, mode, self._model)
+                for seeker, count in zip(seekers, reached, strict=True):
+                    if count:
+                        self._move(seeker, Reach(count, 0))
+
     def remove_job(self, job_id: str) -> None:
         job = self._jobs.pop(job_id, None)
         if job is None:
@@ -367,6 +396,44 @@ def _nearer(place: PlaceSpot, seeker: _Seeker) -> _Nearest | None:
     if (candidate.km, candidate.place_id) < (current.km, current.place_id):
         return candidate
     return None
+
+
+def within_counts(
+    origins: Sequence[Located], targets: Sequence[Located], mode: TravelMode, model: TravelModel
+) -> list[int]:
+    """For each origin, how many targets lie within the circle by mode: what model.within
+    says, for thousands at a time.
+
+    A k-d tree of points on the unit sphere counts the targets within the
+    circle's chord, a hair inside it and a hair outside it; where the two
+    counts differ, a target lies within float error of the edge, and those
+    origins are counted again one target at a time with model.within.
+    """
+    if not origins or not targets:
+        return [0] * len(origins)
+    tree = cKDTree(_unit_vectors(targets))
+    at = _unit_vectors(origins)
+    chord = _chord(model.radius_km(mode))
+    inside = tree.query_ball_point(at, chord * (1 - _CHORD_SLACK), return_length=True)
+    reach = tree.query_ball_point(at, chord * (1 + _CHORD_SLACK), return_length=True)
+    counts = [int(n) for n in inside]
+    for i in map(int, numpy.flatnonzero(inside != reach)):
+        near = tree.query_ball_point(at[i], chord * (1 + _CHORD_SLACK))
+        counts[i] = sum(model.within(origins[i], targets[j], mode) for j in near)
+    return counts
+
+
+def _unit_vectors(points: Sequence[Located]) -> numpy.ndarray:
+    lat = numpy.radians([p.lat for p in points])
+    lon = numpy.radians([p.lon for p in points])
+    return numpy.column_stack(
+        (numpy.cos(lat) * numpy.cos(lon), numpy.cos(lat) * numpy.sin(lon), numpy.sin(lat))
+    )
+
+
+def _chord(km: float) -> float:
+    """The straight-line distance through the unit sphere of a great-circle distance."""
+    return 2 * math.sin(min(km / EARTH_RADIUS_KM, math.pi) / 2)
 
 
 def recompute(

@@ -34,6 +34,12 @@ def job_change(job_id: str, state: jobs.JobState, now_ms: int) -> Fields:
     return {**_here(JOB, job_id, at.lat, at.lon), OCCUPATION: state.job.occupation}
 
 
+def job_spot(job_id: str, state: jobs.JobState) -> JobSpot:
+    """An open job as the coverage holds it, the same as its feed entry gives."""
+    at = state.job.location
+    return JobSpot(job_id, at.lat, at.lon, state.job.occupation)
+
+
 def seeker_change(seeker_id: str, state: seekers.SeekerState) -> Fields:
     if not seekers.is_active(state):
         return gone(SEEKER, seeker_id)

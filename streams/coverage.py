@@ -104,10 +104,14 @@ class LiveCoverage:
         async for chunk in self._states(SEEKER, [keys.GEO_SEEKERS]):
             for ref, state in chunk:
                 changes.apply(coverage, changes.seeker_change(ref.id, state))
+        # Jobs last and all at once: a k-d tree counts them for every seeker in seconds,
+        # where one search per job took minutes for a city.
+        open_jobs = []
         async for chunk in self._states(JOB, [keys.GEO_JOBS]):
             for ref, state in chunk:
                 if jobs.is_open(state, now_ms):
-                    changes.apply(coverage, changes.job_change(ref.id, state, now_ms))
+                    open_jobs.append(changes.job_spot(ref.id, state))
+        await asyncio.to_thread(coverage.add_jobs, open_jobs)  # not shared yet: no race
         return coverage
 
     async def _states(

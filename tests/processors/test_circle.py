@@ -1,5 +1,6 @@
 """The 15-minute circle: incremental coverage against brute force, and greedy station siting."""
 
+import math
 import random
 from collections.abc import Iterable
 
@@ -87,6 +88,10 @@ class City:
         else:
             district = rng.choice([*DISTRICTS, None])
             self.upsert(PlaceSpot(f"place-{number}", at.lat, at.lon, district))
+
+    def add_jobs(self, jobs: list[JobSpot]) -> None:
+        self.jobs.update((job.job_id, job) for job in jobs)
+        self.coverage.add_jobs(jobs)
 
     def upsert(self, spot: SeekerSpot | JobSpot | PlaceSpot) -> None:
         if isinstance(spot, SeekerSpot):
@@ -249,6 +254,33 @@ def test_a_job_exactly_fifteen_minutes_away_is_within_the_circle(seeker_first: b
     city.assert_agrees_with_brute_force()
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_jobs_added_at_once_count_as_if_added_one_by_one(seed: int) -> None:
+    rng, city = random.Random(seed), City()
+    for _ in range(120):
+        city.random_event(rng, CITY)
+    points = [random_point(rng, CITY) for _ in range(80)]
+    jobs = [
+        JobSpot(f"bulk-{n}", at.lat, at.lon, rng.choice(OCCUPATIONS)) for n, at in enumerate(points)
+    ]
+    city.add_jobs([*jobs, *list(city.jobs.values())[:5]])  # some already there: upserted
+    city.assert_agrees_with_brute_force()
+    assert city.coverage.shares().city.covered_for_work > 0
+
+
+def test_a_job_added_at_once_exactly_fifteen_minutes_away_is_within_the_circle() -> None:
+    model, there = exactly_fifteen_minutes(JINGKOU, 0.86)
+    city = City(model)
+    city.upsert(seeker("a", JINGKOU, "walk"))
+    beyond = Point(math.nextafter(there.lat, 90), there.lon)
+    assert model.minutes(JINGKOU, beyond, "walk") > 15.0
+    city.add_jobs(
+        [JobSpot("j", there.lat, there.lon, "装卸"), JobSpot("k", beyond.lat, beyond.lon, "装卸")]
+    )
+    assert city.coverage.reach("a") == Reach(1, 0)
+    city.assert_agrees_with_brute_force()
+
+
 def test_a_faster_mode_from_the_same_home_reaches_further() -> None:
     city = City()
     city.upsert(seeker("walker", JINGKOU, "walk"))
@@ -289,6 +321,22 @@ def test_coverage_equals_brute_force_anywhere_on_the_globe_and_for_wide_circles(
         city.upsert(seeker(f"s{number}", home, mode))
     for number, place in enumerate(places):
         city.upsert(PlaceSpot(f"p{number}", place.lat, place.lon))
+    city.assert_agrees_with_brute_force()
+
+
+@settings(max_examples=100, derandomize=True)
+@given(
+    homes=st.lists(st.tuples(anywhere, st.sampled_from(MODES)), max_size=8),
+    jobs=st.lists(anywhere, max_size=8),
+    minutes=st.sampled_from([15.0, 600.0, 6000.0]),
+)
+def test_jobs_added_at_once_anywhere_on_the_globe_count_as_brute_force_does(
+    homes: list[tuple[Point, TravelMode]], jobs: list[Point], minutes: float
+) -> None:
+    city = City(TravelModel(circle_minutes=minutes))
+    for number, (home, mode) in enumerate(homes):
+        city.upsert(seeker(f"s{number}", home, mode))
+    city.add_jobs([JobSpot(f"j{n}", at.lat, at.lon, "装卸") for n, at in enumerate(jobs)])
     city.assert_agrees_with_brute_force()
 
 
