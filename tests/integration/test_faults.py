@@ -1,5 +1,5 @@
 """Faults with real processes against an oracle: a worker killed (-9) mid-stream and
-restarted, and one of two workers killed.
+restarted, one of two workers killed, and two workers against one.
 
 Each test publishes a seeded city of about 300 messages in four phases — referents
 (markets, seekers, jobs); changes (new jobs, updates, stale updates, withdrawals,
@@ -21,7 +21,8 @@ The oracle, twice over:
   run under test writes database 8): the two dumps (`dump`: ops.rebuild's
   `derived_state` restricted to the run, with the change feed's last word on each
   entity) must be equal — states, geo and occupation indexes, cards, deadlines,
-  applications, waiting events, event_id markers, the circle's feed.
+  applications, waiting events, event_id markers, the circle's feed. In the
+  scale-out test the second group, one Faust worker, is the reference.
 Dead letters are compared as sets, each group's period against the ledger's refused
 messages and reasons: other sessions' workers read the same topics and dead-letter
 this city's malformed messages too, in copies nothing tells apart.
@@ -70,11 +71,13 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +89,7 @@ from aiohttp import web
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
+from prometheus_client.parser import text_string_to_metric_families
 
 from ops.offsets import commit_group, end_offsets, input_end_offsets
 from ops.rebuild import PENDING, derived_state, rebuild
@@ -102,7 +106,7 @@ from processors.ledger import (
 )
 from processors.outcome import Outcome
 from processors.travel import MODES
-from streams import changes, keys
+from streams import changes, keys, requests
 from streams.matcher import GROUP
 from streams.store import STATE
 from tests import factory
@@ -562,6 +566,16 @@ def waiting_of(dumped: dict[bytes, Any]) -> dict[str, set[str]]:
     }
 
 
+def requested(db: redis.Redis, run: str) -> set[tuple[str, str]]:
+    """The jobs and seekers of the run that a match request was written for."""
+    entries = db.xrange(keys.MATCH_REQUESTS)
+    return {
+        (kind, entity_id)
+        for kind, entity_id, _ in (requests.parse(fields) for _, fields in entries)
+        if run in entity_id
+    }
+
+
 def alive(dumped: dict[bytes, Any]) -> set[tuple[str, str]]:
     """The open jobs and active seekers: those with a matching card."""
     return {
@@ -719,6 +733,26 @@ def begun(db: redis.Redis, phase: list[Message], earlier: list[Message]) -> bool
     return any(written(db, [m]) for m in phase if m.event_id is not None and m not in copies)
 
 
+def outcome_counts(worker: Worker) -> Counter[tuple[str, str]]:
+    """Each input message's final outcome by topic, from a worker's metrics: a waiting
+    message counts as what it became once its referent came. The worker that read the
+    referent counts that, so one worker's count of waiting messages can be negative."""
+    body = urllib.request.urlopen(f"{worker.url}/metrics", timeout=5).read().decode()
+    first: Counter[tuple[str, str]] = Counter()
+    late: Counter[tuple[str, str]] = Counter()
+    for family in text_string_to_metric_families(body):
+        for sample in family.samples:
+            if sample.name == "gigstream_events_total":
+                first[(sample.labels["topic"], sample.labels["outcome"])] += int(sample.value)
+            elif sample.name == "gigstream_pending_resolved_total":
+                late[(sample.labels["topic"], sample.labels["outcome"])] += int(sample.value)
+    final = Counter(first)
+    final.update(late)
+    for (topic, _), n in late.items():
+        final[(topic, Outcome.PENDING.value)] -= n
+    return final
+
+
 class Webhook:
     """A push receiver in this process (aiohttp, on a thread of its own): records the
     notification_id and the Idempotency-Key of every POST, and takes each one."""
@@ -827,6 +861,31 @@ def next_record(bootstrap: str, tp: TopicPartition, offset: int) -> int:
 
 def no_changelog(admin: KafkaAdminClient, name: str) -> bool:
     return not [t for t in admin.list_topics() if t.startswith(name) and "changelog" in t]
+
+
+def settled(
+    admin: KafkaAdminClient, bootstrap: str, groups: dict[str, list[Worker]]
+) -> tuple[dict[TopicPartition, int], dict[str, Counter[tuple[str, str]]]] | None:
+    """The input topics' ends and each worker's outcome counts, taken while every group
+    has committed all there is and nothing new arrives: then each worker has counted
+    exactly the messages its group read (None while that is not so)."""
+    ends = input_end_offsets(bootstrap)
+    if not all(caught_up(admin, name, ends) for name in groups):
+        return None
+    counts = {w.url: outcome_counts(w) for workers in groups.values() for w in workers}
+    if input_end_offsets(bootstrap) != ends:
+        return None
+    return ends, counts
+
+
+def total(
+    counts: dict[str, Counter[tuple[str, str]]], workers: list[Worker]
+) -> Counter[tuple[str, str]]:
+    """The workers' counts summed, negative ones included (Counter's + drops them)."""
+    summed: Counter[tuple[str, str]] = Counter()
+    for worker in workers:
+        summed.update(counts[worker.url])
+    return summed
 
 
 def pushing(env: dict[str, str], webhook: Webhook) -> dict[str, str]:
@@ -1010,3 +1069,65 @@ def test_the_survivor_of_two_workers_takes_over_the_partitions_of_one_killed(
     replay_from = int(time.time() * 1000)
     assert_as_the_oracles(live.db, rebuilt(worker_env, run, start), feed, run, letters, replay_from)
     assert no_changelog(admin, live.name)
+
+
+def test_two_workers_reach_the_same_state_and_outputs_as_one(
+    fleet: Fleet, producer: KafkaProducer, admin: KafkaAdminClient, worker_env: dict[str, str]
+) -> None:
+    """(6) Two workers of one group on the 6-partition topics take the city live, phase by
+    phase; then one worker of another group reads it all from the same offsets.
+
+    Equal: the dumps (and the ledger's states), the dead letters (the ledger's refused
+    messages and reasons), each message's final outcome in the workers' counters summed
+    over the group (every message of the period counted once), and a match request for
+    every job and seeker alive at the end. Not compared: how many requests an entity got
+    or whether one that ended closed or withdrawn got one: that follows how its events
+    fell into batches.
+    """
+    run, bootstrap = uuid.uuid4().hex[:8], worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"]
+    city = City(run, SEED + 2)
+    two = group(worker_env, "two", DB_UNDER_TEST, run)
+    one = group(worker_env, "one", DB_ORACLE, run)
+    commit_group(bootstrap, two.name, input_end_offsets(bootstrap))
+    letters = Tail(bootstrap, DEADLETTER.name)
+    feed = Feed(producer)
+    pair = [fleet.start("worker", two.env, f"two-{i}") for i in (1, 2)]
+    halves = wait_for(
+        lambda: split_in_two(admin, two.name), "both workers holding partitions", DEADLINE_S
+    )
+    assert not halves[0] & halves[1]
+    start, before = wait_for(
+        lambda: settled(admin, bootstrap, {two.name: pair}), "the pair idle", DEADLINE_S
+    )
+    commit_group(bootstrap, one.name, start)
+
+    referents = feed.publish(city.referents())
+    wait_for(lambda: written(two.db, referents), "the referents written", DEADLINE_S)
+    assert all(processed(w) > before[w.url].total() for w in pair)  # each had partitions
+    for phase in (city.changes(), city.waiting()):
+        stored = feed.publish(phase)
+        wait_for(partial(written, two.db, stored), "a phase written", DEADLINE_S)
+    jobs, others = city.arrivals()
+    feed.publish(jobs + others)
+    ends = input_end_offsets(bootstrap)
+    wait_for(lambda: caught_up(admin, two.name, ends), "the pair committed all", DEADLINE_S)
+    replay_from = int(time.time() * 1000)
+    single = fleet.start("worker", one.env, "one")
+    wait_for(lambda: caught_up(admin, one.name, ends), "the single worker caught up", DEADLINE_S)
+    final, counts = wait_for(
+        lambda: settled(admin, bootstrap, {two.name: pair, one.name: [single]}),
+        "both groups idle",
+        DEADLINE_S,
+    )
+
+    got = assert_as_the_oracles(two.db, one.db, feed, run, letters, replay_from)
+    expected = expect(feed.stored)
+    by_pair = total(counts, pair)
+    by_pair.subtract(total(before, pair))
+    by_one = total(counts, [single])
+    assert by_pair == by_one
+    assert sum(by_one.values()) == sum(final[tp] - start[tp] for tp in start)
+    assert all(by_one[outcome] >= n for outcome, n in expected.outcomes.items())
+    living = alive(got)
+    assert len(living) > 50
+    assert living <= requested(two.db, run) and living <= requested(one.db, run)
