@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from aiokafka.errors import KafkaError
 from redis.exceptions import BusyLoadingError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -133,18 +134,43 @@ class Pipeline:
         await self._deadletter(verdicts, now)
 
     async def _deadletter(self, verdicts: list[Verdict], now: datetime) -> None:
+        """Sends the batch's dead letters, waiting out a broker that refuses them: the batch
+        is acknowledged after this, and a dead letter lost then would be lost for good."""
+        letters = [
+            (v.origin.key, self._letter(v, now))
+            for v in verdicts
+            if v.result.outcome is Outcome.REJECTED and not v.origin.replayed
+        ]
+        backoff = 0.1
+        while letters := await self._undelivered(letters):
+            log.warning("%d dead letters not delivered; retrying in %.1fs", len(letters), backoff)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
+
+    def _letter(self, verdict: Verdict, now: datetime) -> bytes:
+        origin = verdict.origin
+        return deadletter_record(
+            origin.topic, origin.partition, origin.offset, origin.raw, verdict.result.reason, now
+        )
+
+    async def _undelivered(
+        self, letters: list[tuple[bytes | None, bytes]]
+    ) -> list[tuple[bytes | None, bytes]]:
         deliveries = []
-        for verdict in verdicts:
-            origin = verdict.origin
-            if verdict.result.outcome is not Outcome.REJECTED or origin.replayed:
-                continue
-            record = deadletter_record(
-                origin.topic,
-                origin.partition,
-                origin.offset,
-                origin.raw,
-                verdict.result.reason,
-                now,
-            )
-            deliveries.append(await self.send_deadletter(origin.key, record))
-        await asyncio.gather(*deliveries)
+        for key, record in letters:
+            try:
+                deliveries.append(await self.send_deadletter(key, record))
+            except KafkaError as error:  # the producer refused it outright
+                deliveries.append(_failed(error))
+        results = await asyncio.gather(*deliveries, return_exceptions=True)
+        undelivered = []
+        for letter, result in zip(letters, results, strict=True):
+            if isinstance(result, KafkaError):
+                undelivered.append(letter)
+            elif isinstance(result, BaseException):
+                raise result  # a bug, not the broker
+        return undelivered
+
+
+async def _failed(error: KafkaError) -> None:
+    raise error
