@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 
 from ops.settings import Settings
 from ops.simulator.city import DISTRICTS, OCCUPATIONS, STATIONS_PER_DISTRICT, District
-from processors.circle import Coverage, JobSpot
+from processors.circle import Coverage
 from processors.ledger import Incoming, Origin, Rules
 from processors.nearby import Circle, JobQuery
 from processors.travel import TravelModel
@@ -158,7 +158,7 @@ def coverage_cost(model: TravelModel, jobs: int, seekers: int, seed: int) -> dic
     for n in range(seekers):
         changes.apply(coverage, seeker_change(rng, f"seeker-{n}"))
     # As LiveCoverage builds: jobs last, all at once.
-    coverage.add_jobs([job_spot(job_change(rng, f"job-{n}")) for n in range(jobs)])
+    coverage.add_jobs([changes.job_spot(job_change(rng, f"job-{n}")) for n in range(jobs)])
     figures: dict[str, Any] = {"build_seconds": round(time.perf_counter() - started, 1)}
     kinds = {
         "job_posted": [job_change(rng, f"job-new-{n}") for n in range(COVERAGE_CHANGES)],
@@ -200,11 +200,6 @@ def job_change(rng: random.Random, job_id: str) -> dict[str, str]:
     occupation = rng.choices(OCCUPATIONS, [o.share for o in OCCUPATIONS])[0].name
     at = {changes.LAT: repr(lat), changes.LON: repr(lon)}
     return {**fields, **at, changes.OCCUPATION: occupation}
-
-
-def job_spot(fields: dict[str, str]) -> JobSpot:
-    lat, lon = float(fields[changes.LAT]), float(fields[changes.LON])
-    return JobSpot(fields[changes.ID], lat, lon, fields[changes.OCCUPATION])
 
 
 def seeker_change(rng: random.Random, seeker_id: str) -> dict[str, str]:

@@ -34,12 +34,6 @@ def job_change(job_id: str, state: jobs.JobState, now_ms: int) -> Fields:
     return {**_here(JOB, job_id, at.lat, at.lon), OCCUPATION: state.job.occupation}
 
 
-def job_spot(job_id: str, state: jobs.JobState) -> JobSpot:
-    """An open job as the coverage holds it, the same as its feed entry gives."""
-    at = state.job.location
-    return JobSpot(job_id, at.lat, at.lon, state.job.occupation)
-
-
 def seeker_change(seeker_id: str, state: seekers.SeekerState) -> Fields:
     if not seekers.is_active(state):
         return gone(SEEKER, seeker_id)
@@ -70,6 +64,12 @@ def _here(kind: str, entity_id: str, lat: float, lon: float) -> Fields:
     return {KIND: kind, ID: entity_id, PRESENT: HERE, LAT: repr(lat), LON: repr(lon)}
 
 
+def job_spot(fields: Mapping[str, str]) -> JobSpot:
+    """The open job an entry of the feed tells of."""
+    lat, lon = float(fields[LAT]), float(fields[LON])
+    return JobSpot(fields[ID], lat, lon, fields[OCCUPATION])
+
+
 def apply(coverage: Coverage, fields: Mapping[str, str]) -> None:
     """Moves the coverage by one entry of the feed."""
     kind, entity_id, present = fields[KIND], fields[ID], fields[PRESENT] == HERE
@@ -77,8 +77,7 @@ def apply(coverage: Coverage, fields: Mapping[str, str]) -> None:
         if not present:
             coverage.remove_job(entity_id)
             return
-        lat, lon = float(fields[LAT]), float(fields[LON])
-        coverage.upsert_job(JobSpot(entity_id, lat, lon, fields[OCCUPATION]))
+        coverage.upsert_job(job_spot(fields))
     elif kind == SEEKER:
         if not present:
             coverage.remove_seeker(entity_id)

@@ -110,7 +110,7 @@ class LiveCoverage:
         async for chunk in self._states(JOB, [keys.GEO_JOBS]):
             for ref, state in chunk:
                 if jobs.is_open(state, now_ms):
-                    open_jobs.append(changes.job_spot(ref.id, state))
+                    open_jobs.append(changes.job_spot(changes.job_change(ref.id, state, now_ms)))
         await asyncio.to_thread(coverage.add_jobs, open_jobs)  # not shared yet: no race
         return coverage
 
