@@ -21,7 +21,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from ops.simulator.city import DISTRICTS, OCCUPATIONS, STATIONS_PER_DISTRICT, District
 from processors.circle import Coverage
 from processors.ledger import Incoming, Origin, Rules
@@ -42,7 +42,7 @@ MODES = ("walk", "bike", "ebike", "transit", "car")
 
 
 async def run(cfg: Settings, jobs: int, seekers: int, queries: int, seed: int) -> dict[str, Any]:
-    redis = Redis.from_url(cfg.redis_url.rsplit("/", 1)[0] + f"/{CIRCLE_REDIS_DB}")
+    redis = Redis.from_url(redis_database(cfg.redis_url, CIRCLE_REDIS_DB))
     await redis.flushdb()
     rng = random.Random(seed)
     began = time.perf_counter()

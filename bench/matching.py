@@ -26,7 +26,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from bench import circle
 from ops.offsets import commit_group, input_end_offsets
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from ops.simulator.city import OCCUPATIONS
 from streams import keys
 from topics.catalog import NOTIFICATIONS
@@ -43,7 +43,7 @@ UNSETTLED_PROBES = 5
 
 
 def main(cfg: Settings, seekers: int, jobs: int, rates: list[int], probes: int) -> dict[str, Any]:
-    redis_url = cfg.redis_url.rsplit("/", 1)[0] + f"/{MATCHING_REDIS_DB}"
+    redis_url = redis_database(cfg.redis_url, MATCHING_REDIS_DB)
     db = redis.Redis.from_url(redis_url)
     began = time.perf_counter()
     circle.load_city(redis_url, jobs, seekers, seed=13)

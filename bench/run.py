@@ -39,7 +39,7 @@ from bench import circle, matching
 from ops import stack
 from ops.offsets import Offsets, commit_group, input_end_offsets
 from ops.rebuild import rebuild
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,7 +205,7 @@ def rebuild_speed(cfg: Settings, group: str, start: Offsets) -> dict[str, Any]:
 
 
 def bench_redis_url(cfg: Settings) -> str:
-    return cfg.redis_url.rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
+    return redis_database(cfg.redis_url, BENCH_REDIS_DB)
 
 
 def metrics(url: str) -> list[Any]:

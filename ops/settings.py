@@ -166,6 +166,11 @@ class Settings(BaseSettings):
         return TravelModel(self.detour_factor, speeds, self.circle_minutes)
 
 
+def redis_database(redis_url: str, db: int) -> str:
+    """The same Redis server's database `db`: tests and benchmarks each keep to one of their own."""
+    return f"{redis_url.rsplit('/', 1)[0]}/{db}"
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return Settings()

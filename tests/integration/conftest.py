@@ -28,7 +28,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ops import stack
 from ops.offsets import commit_group, input_end_offsets
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from topics.catalog import BY_NAME, DEADLETTER, MATCHES, NOTIFICATIONS
 from topics.fields import Point
 
@@ -147,7 +147,7 @@ def outputs_at_start(live_stack: Settings) -> dict[TopicPartition, int]:
 @pytest.fixture(scope="session")
 def worker_env(live_stack: Settings) -> dict[str, str]:
     run_id = uuid.uuid4().hex[:8]
-    redis_url = live_stack.redis_url.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
+    redis_url = redis_database(live_stack.redis_url, TEST_REDIS_DB)
     return {
         **os.environ,
         "GIGSTREAM_APP_ID": f"gigstream-test-{run_id}",

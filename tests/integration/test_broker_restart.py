@@ -23,7 +23,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from ops import stack
 from ops.rebuild import derived_state, rebuild
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed, Message
 from tests.integration.conftest import (
     ROOT,
@@ -54,10 +54,9 @@ def own_stack(
 ) -> Iterator[Settings]:
     home = tmp_path_factory.mktemp("restart-stack")
     share_jars(ROOT / base_settings.stack_dir / "kafka" / "libs", home / "kafka" / "libs")
-    shared_redis = base_settings.redis_url.rsplit("/", 1)[0]
     cfg = Settings(
         kafka_bootstrap=f"127.0.0.1:{free_port_pair(FIRST_PORT)}",
-        redis_url=f"{shared_redis}/{LIVE_DB}",
+        redis_url=redis_database(base_settings.redis_url, LIVE_DB),
         stack_dir=home,
         kafka_heap=SMALL_HEAP,
         app_id=f"gigstream-restart-{uuid.uuid4().hex[:8]}",
@@ -151,7 +150,7 @@ def test_after_a_broker_restart_mid_stream_the_state_is_what_the_topics_say(
     assert len(dead_letter_origins(cfg)) == refused(messages) > 0
     replayed_cfg = cfg.model_copy(
         update={
-            "redis_url": cfg.redis_url.rsplit("/", 1)[0] + f"/{REPLAYED_DB}",
+            "redis_url": redis_database(cfg.redis_url, REPLAYED_DB),
             "app_id": f"{cfg.app_id}-replay",
         }
     )

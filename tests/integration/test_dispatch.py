@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from processors.dispatch import DispatchRules
 from streams import keys, requests
 from streams.dispatch import HOUR_MS, Ask, Dispatcher, Tier
@@ -23,7 +23,7 @@ QUIET_DB = 14
 
 @pytest.fixture
 async def client(live_stack: Settings) -> AsyncIterator[Redis]:
-    redis = Redis.from_url(live_stack.redis_url.rsplit("/", 1)[0] + f"/{QUIET_DB}")
+    redis = Redis.from_url(redis_database(live_stack.redis_url, QUIET_DB))
     yield redis
     await redis.aclose()
 

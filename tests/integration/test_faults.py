@@ -93,7 +93,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ops.offsets import commit_group, end_offsets, input_end_offsets
 from ops.rebuild import PENDING, derived_state, rebuild
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from processors.ledger import (
     JOB,
     SEEKER,
@@ -653,7 +653,7 @@ class Group:
 def group(worker_env: dict[str, str], role: str, db_number: int, run: str) -> Group:
     """A consumer group of this run's own, writing a flushed Redis database."""
     name = f"gigstream-faults-{run}-{role}"
-    url = worker_env["GIGSTREAM_REDIS_URL"].rsplit("/", 1)[0] + f"/{db_number}"
+    url = redis_database(worker_env["GIGSTREAM_REDIS_URL"], db_number)
     db = redis.Redis.from_url(url)
     db.flushdb()  # this module's own database
     env = {
@@ -669,7 +669,7 @@ def group(worker_env: dict[str, str], role: str, db_number: int, run: str) -> Gr
 def rebuilt(worker_env: dict[str, str], run: str, start: dict[TopicPartition, int]) -> redis.Redis:
     """The oracle's database: the input topics from `start` to their end replayed by
     `gigstream rebuild` (the worker's Pipeline and Store; no Faust, no consumer group)."""
-    url = worker_env["GIGSTREAM_REDIS_URL"].rsplit("/", 1)[0] + f"/{DB_ORACLE}"
+    url = redis_database(worker_env["GIGSTREAM_REDIS_URL"], DB_ORACLE)
     db = redis.Redis.from_url(url)
     db.flushdb()  # this module's own database
     cfg = CFG.model_copy(

@@ -22,6 +22,7 @@ import redis
 import yaml
 
 from ops.offsets import commit_group, end_offsets
+from ops.settings import redis_database
 from ops.stack import ensure_debian_package
 from streams import keys
 from tests import factory
@@ -56,7 +57,7 @@ def notify(worker_env: dict[str, str], tmp_path_factory: Any) -> Iterator[Worker
     env = {
         **worker_env,
         "GIGSTREAM_APP_ID": f"{worker_env['GIGSTREAM_APP_ID']}-prometheus",
-        "GIGSTREAM_REDIS_URL": worker_env["GIGSTREAM_REDIS_URL"].rsplit("/", 1)[0] + "/4",
+        "GIGSTREAM_REDIS_URL": redis_database(worker_env["GIGSTREAM_REDIS_URL"], 4),
         "GIGSTREAM_NOTIFY_METRICS_PORT": str(port),
         "GIGSTREAM_NOTIFY_SENDER": "log",
     }

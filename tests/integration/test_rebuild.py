@@ -23,7 +23,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 
 from ops.offsets import input_end_offsets
 from ops.rebuild import RebuildError, derived_state, rebuild
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed, Message
 from tests.integration.conftest import (
     ROOT,
@@ -44,7 +44,7 @@ UNDISTURBED_DB, FLUSHED_DB = 11, 10
 
 
 def group_env(live_stack: Settings, db: int) -> dict[str, str]:
-    redis_url = live_stack.redis_url.rsplit("/", 1)[0] + f"/{db}"
+    redis_url = redis_database(live_stack.redis_url, db)
     return {
         "GIGSTREAM_APP_ID": f"gigstream-rebuild-{uuid.uuid4().hex[:8]}",
         "GIGSTREAM_REDIS_URL": redis_url,

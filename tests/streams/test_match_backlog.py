@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from ops.settings import Settings
+from ops.settings import Settings, redis_database
 from streams import keys
 from streams.match_backlog import Backlog, backlog
 from streams.matcher import GROUP
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(Settings().redis_url.rsplit("/", 1)[0] + "/4")
+    client = Redis.from_url(redis_database(Settings().redis_url, 4))
     await client.delete(keys.MATCH_REQUESTS)
     yield client
     await client.delete(keys.MATCH_REQUESTS)
