@@ -19,14 +19,17 @@ def input_end_offsets(bootstrap: str) -> Offsets:
 def end_offsets(bootstrap: str, topics: list[str]) -> Offsets:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap)
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
-        return dict(consumer.end_offsets(partitions))
+        return dict(consumer.end_offsets(partitions_of(consumer, topics)))
     finally:
         consumer.close()
+
+
+def partitions_of(consumer: KafkaConsumer, topics: list[str]) -> list[TopicPartition]:
+    return [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in consumer.partitions_for_topic(topic) or ()
+    ]
 
 
 def commit_group(bootstrap: str, group: str, offsets: Offsets) -> None:

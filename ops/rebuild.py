@@ -24,6 +24,7 @@ from kafka.structs import OffsetAndMetadata
 from tqdm import tqdm
 
 from ops.kafka_auth import Principal, client_options
+from ops.offsets import partitions_of
 from ops.settings import Settings
 from processors.ledger import KINDS
 from streams import keys
@@ -127,11 +128,7 @@ def _offsets(cfg: Settings) -> tuple[dict[tuple[str, int], int], dict[tuple[str,
     """Each input partition's first and end offsets."""
     consumer = KafkaConsumer(**client_options(cfg, Principal.GIGSTREAM))
     try:
-        partitions = [
-            TopicPartition(topic.name, p)
-            for topic in INPUT_TOPICS
-            for p in consumer.partitions_for_topic(topic.name) or ()
-        ]
+        partitions = partitions_of(consumer, [topic.name for topic in INPUT_TOPICS])
         first = consumer.beginning_offsets(partitions)
         end = consumer.end_offsets(partitions)
     finally:
