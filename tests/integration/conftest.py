@@ -16,6 +16,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ from topics.fields import Point
 
 ROOT = Path(__file__).resolve().parents[2]
 DEADLINE_S = 60.0
+OWN_STACK_HEAP = "256m"
 TEST_REDIS_DB = 15
 API_TOKEN = f"test-token-{uuid.uuid4().hex}"
 BEARER = {"Authorization": f"Bearer {API_TOKEN}"}
@@ -84,6 +86,28 @@ def share_jars(resolved: Path, libs: Path) -> None:
     for jar in resolved.glob("*.jar"):
         (libs / jar.name).symlink_to(jar)
     shutil.copy(resolved / ".complete", libs / ".complete")
+
+
+@contextmanager
+def stack_of_its_own(
+    base: Settings, home: Path, first_port: int, **settings: Any
+) -> Iterator[tuple[Settings, list[str]]]:
+    """A broker of a test's own, as `gigstream stack up` starts one, in home on the first two
+    free ports from first_port, with the shared stack's jars and a small heap; stopped at the
+    end. Yields its settings and every line `stack up` and `stack down` printed."""
+    share_jars(ROOT / base.stack_dir / "kafka" / "libs", home / "kafka" / "libs")
+    cfg = Settings(
+        kafka_bootstrap=f"127.0.0.1:{free_port_pair(first_port)}",
+        stack_dir=home,
+        kafka_heap=OWN_STACK_HEAP,
+        **settings,
+    )
+    lines: list[str] = []
+    try:
+        lines += stack.up(cfg)
+        yield cfg, lines
+    finally:
+        lines += stack.down(cfg)  # only what this stack started: a reused Redis stays
 
 
 Region = tuple[tuple[float, float], tuple[float, float]]

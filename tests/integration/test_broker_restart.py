@@ -29,9 +29,8 @@ from tests.integration.conftest import (
     ROOT,
     differences,
     free_port,
-    free_port_pair,
     processed,
-    share_jars,
+    stack_of_its_own,
     start,
     wait_for,
 )
@@ -41,7 +40,6 @@ from topics.envelope import Event, Limits, decode
 pytestmark = pytest.mark.integration
 
 FIRST_PORT = 19192
-SMALL_HEAP = "256m"
 EVENTS = 1500
 SEED = 20261129
 LIVE_DB, REPLAYED_DB = 7, 6
@@ -52,22 +50,18 @@ RESTART_S = 120.0  # a KRaft broker on two busy cores takes half a minute to be 
 def own_stack(
     base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
-    home = tmp_path_factory.mktemp("restart-stack")
-    share_jars(ROOT / base_settings.stack_dir / "kafka" / "libs", home / "kafka" / "libs")
-    cfg = Settings(
-        kafka_bootstrap=f"127.0.0.1:{free_port_pair(FIRST_PORT)}",
-        redis_url=redis_database(base_settings.redis_url, LIVE_DB),
-        stack_dir=home,
-        kafka_heap=SMALL_HEAP,
-        app_id=f"gigstream-restart-{uuid.uuid4().hex[:8]}",
-        log_level="warn",
-        web_port=free_port(),
-    )
-    try:
-        stack.up(cfg)
+    with (
+        stack_of_its_own(
+            base_settings,
+            tmp_path_factory.mktemp("restart-stack"),
+            FIRST_PORT,
+            redis_url=redis_database(base_settings.redis_url, LIVE_DB),  # the shared Redis
+            app_id=f"gigstream-restart-{uuid.uuid4().hex[:8]}",
+            log_level="warn",
+            web_port=free_port(),
+        ) as (cfg, _)
+    ):
         yield cfg
-    finally:
-        stack.down(cfg)  # the broker only: the reused Redis is not this stack's
 
 
 def env_of(cfg: Settings) -> dict[str, str]:

@@ -24,13 +24,12 @@ from ops.kafka_auth import Principal, client_options
 from ops.publish import publish
 from ops.settings import Settings
 from tests import factory
-from tests.integration.conftest import ROOT, free_port, free_port_pair, share_jars, wait_for
+from tests.integration.conftest import free_port, stack_of_its_own, wait_for
 from topics.catalog import JOBS, MATCHES
 
 pytestmark = pytest.mark.integration
 
 FIRST_PORT = 19092
-SMALL_HEAP = "256m"
 
 
 @dataclass
@@ -50,23 +49,16 @@ class SaslStack:
 def sasl_stack(
     base_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SaslStack]:
-    home = tmp_path_factory.mktemp("sasl-stack")
-    share_jars(ROOT / base_settings.stack_dir / "kafka" / "libs", home / "kafka" / "libs")
-    cfg = Settings(
+    with stack_of_its_own(
+        base_settings,
+        tmp_path_factory.mktemp("sasl-stack"),
+        FIRST_PORT,
         kafka_sasl="scram",
-        kafka_bootstrap=f"127.0.0.1:{free_port_pair(FIRST_PORT)}",
         redis_url=f"redis://127.0.0.1:{free_port()}/0",
-        stack_dir=home,
-        kafka_heap=SMALL_HEAP,
         # One password from the settings; the others `stack up` generates.
         kafka_publisher_password=secrets.token_urlsafe(24),
-    )
-    running = SaslStack(cfg, [])
-    try:
-        running.lines += stack.up(cfg)
-        yield running
-    finally:
-        running.lines += stack.down(cfg)
+    ) as (cfg, lines):
+        yield SaslStack(cfg, lines)
 
 
 async def produce(options: dict[str, object], topic: str, key: bytes, value: bytes) -> None:
