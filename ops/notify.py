@@ -43,6 +43,7 @@ from ops.senders import LogSender, Outcome, Sender, Sent, WebhookSender, one_lin
 from ops.settings import Settings
 from streams import lag
 from topics.catalog import NOTIFICATIONS
+from topics.fields import epoch_ms
 from topics.outputs import NotificationRequested, decode_notification
 
 log = logging.getLogger(__name__)
@@ -107,10 +108,6 @@ def read(raw: bytes) -> NotificationRequested | Malformed:
         return Malformed(one_line(str(error)))
 
 
-def ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
-
-
 def due_ms(notification: NotificationRequested) -> int:
     # Rounded up: a push never goes out in the millisecond before its not_before.
     return math.ceil(notification.not_before.timestamp() * 1000)
@@ -164,7 +161,7 @@ class Notifier:
         if await self._was_delivered(notification):
             return PUSHES.labels(Handled.DUPLICATE).inc()
         at_ms = max(due_ms(notification), self.away_until_ms)
-        if at_ms <= ms(self.clock()):
+        if at_ms <= epoch_ms(self.clock()):
             return await self._deliver(notification, raw, held=False)
         await self._redis(partial(self.redis.zadd, HELD, {raw: at_ms}, nx=True))
         PUSHES.labels(Handled.HELD).inc()
@@ -172,7 +169,7 @@ class Notifier:
     async def deliver_due(self, limit: int) -> None:
         """Sends up to limit held pushes whose time has come, one at a time."""
         for _ in range(limit):
-            now_ms = ms(self.clock())
+            now_ms = epoch_ms(self.clock())
             if self.stop.is_set() or now_ms < self.away_until_ms:
                 return
             claim = partial(self.claim, keys=[HELD], args=[now_ms, now_ms + self.lease_ms])
@@ -195,7 +192,7 @@ class Notifier:
         HELD_PUSHES.set(count)
         if not first:
             return longest_s
-        wait_ms = max(float(first[0][1]), self.away_until_ms) - ms(self.clock())
+        wait_ms = max(float(first[0][1]), self.away_until_ms) - epoch_ms(self.clock())
         return min(max(wait_ms / 1000, 0.0), longest_s)
 
     async def _held_head(self) -> list[Any]:
@@ -209,7 +206,7 @@ class Notifier:
             sent = await self._send(notification)
         nid = notification.notification_id
         if sent.outcome is Outcome.UNAVAILABLE:
-            self.away_until_ms = ms(self.clock()) + self.retry_after_ms
+            self.away_until_ms = epoch_ms(self.clock()) + self.retry_after_ms
             log.warning("push %s not taken (%s): held for another try", nid, sent.reason)
             # A claimed push gets its new time in place; a fresh one joins only if not there.
             retry = {raw: self.away_until_ms}

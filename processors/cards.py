@@ -8,12 +8,10 @@ An entity that does not count (a closed job, a withdrawn seeker, a check-out)
 has no card.
 """
 
-from datetime import datetime
-
 import msgspec
 
 from processors import checkins, jobs, seekers
-from topics.fields import TravelMode, Wage
+from topics.fields import TravelMode, Wage, epoch_ms
 
 
 class SeekerCard(msgspec.Struct, array_like=True, frozen=True):
@@ -51,7 +49,7 @@ def seeker_card(state: seekers.SeekerState) -> SeekerCard | None:
     if not seekers.is_active(state):
         return None
     p = state.profile
-    windows = [(_ms(w.start), _ms(w.end)) for w in p.available]
+    windows = [(epoch_ms(w.start), epoch_ms(w.end)) for w in p.available]
     return SeekerCard(
         p.occupations,
         p.skills,
@@ -75,8 +73,8 @@ def job_card(state: jobs.JobState, now_ms: int) -> JobCard | None:
         job.wage,
         job.location.lat,
         job.location.lon,
-        _ms(job.shift.start),
-        _ms(job.shift.end),
+        epoch_ms(job.shift.start),
+        epoch_ms(job.shift.end),
         jobs.deadline_ms(state),
         jobs.remaining_headcount(state),
         job.location.district,
@@ -87,7 +85,3 @@ def checkin_card(state: checkins.CheckinState, now_ms: int) -> CheckinCard | Non
     if not checkins.is_present(state, now_ms) or state.place is None or state.until_ms is None:
         return None
     return CheckinCard(state.place.lat, state.place.lon, state.until_ms)
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)

@@ -11,7 +11,7 @@ from processors import markets
 from processors.markets import MarketState
 from processors.outcome import APPLIED, STALE, Outcome, Result
 from topics.checkins import Checkin, Checkout
-from topics.fields import Point
+from topics.fields import Point, epoch_ms
 
 CheckinEvent = Checkin | Checkout
 
@@ -50,7 +50,7 @@ def apply(
         place = data.location
     until_ms = occurred_ms + default_stay_ms
     if data.available_until is not None:
-        until_ms = int(data.available_until.timestamp() * 1000)
+        until_ms = epoch_ms(data.available_until)
     return APPLIED, CheckinState(occurred_ms, place, data.market_id, until_ms, offset)
 
 

@@ -14,6 +14,7 @@ import msgspec
 from processors.merge import Stamps, newer_fields, replace, stamped
 from processors.outcome import APPLIED, DUPLICATE, PENDING, STALE, Result
 from topics.applications import HireConfirmed
+from topics.fields import epoch_ms
 from topics.jobs import JobClosed, JobPosted, JobUpdated
 
 JobEvent = JobPosted | JobUpdated | JobClosed | HireConfirmed
@@ -80,7 +81,7 @@ def deadline_ms(state: JobState) -> int:
     end = state.job.shift.end
     if state.job.expires_at is not None:
         end = min(end, state.job.expires_at)
-    return int(end.timestamp() * 1000)
+    return epoch_ms(end)
 
 
 def close_reason(state: JobState, now_ms: int) -> str | None:

@@ -19,7 +19,7 @@ from processors.cards import JobCard
 from processors.matching import CHINA
 from processors.travel import TravelModel
 from processors.wages import daily_wage
-from topics.fields import TimeRange, TravelMode, Wage
+from topics.fields import TimeRange, TravelMode, Wage, epoch_ms
 from topics.markets import MarketKind
 
 H = TypeVar("H")
@@ -44,8 +44,8 @@ class ShiftWindow:
 
     def overlaps(self, shift_start_ms: int, shift_end_ms: int) -> bool:
         """Whether the shift has some time inside the window; merely touching it is not enough."""
-        after_start = self.start is None or shift_end_ms > _ms(self.start)
-        before_end = self.end is None or shift_start_ms < _ms(self.end)
+        after_start = self.start is None or shift_end_ms > epoch_ms(self.start)
+        before_end = self.end is None or shift_start_ms < epoch_ms(self.end)
         return after_start and before_end
 
 
@@ -184,10 +184,6 @@ def page(ranked: Iterable[Ranked[H]], offset: int, limit: int) -> Found[Ranked[H
     every = list(ranked)
     first = heapq.nsmallest(offset + limit, every, key=lambda r: (r.minutes, r.id))
     return Found(first[offset:], len(every))
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def _china_time(ms: int) -> datetime:

@@ -22,6 +22,7 @@ from streams.metrics import EVENTS, INTERNAL_ERRORS, LATE_EVENTS
 from streams.pipeline import Pipeline
 from streams.replay import store_of
 from topics.catalog import DEADLETTER, INPUT_TOPICS
+from topics.fields import epoch_ms
 
 log = logging.getLogger(__name__)
 cfg = settings()
@@ -80,7 +81,7 @@ async def sweep() -> None:
     """Close what the clock closed: expired jobs and check-ins, referents that never came."""
     try:
         now = datetime.now(UTC)
-        now_ms = int(now.timestamp() * 1000)
+        now_ms = epoch_ms(now)
         await store.sweep_expired(now_ms)
         await pipeline.expire_pending(now)
     except Exception:

@@ -41,6 +41,7 @@ from streams.dispatch import Ask, Dispatcher
 from streams.match_queries import jobs_near_seekers, open_jobs, seekers_near_jobs, seekers_now
 from streams.metrics import MATCH_REQUESTS, MATCH_SECONDS, MATCHES_SENT, PUSHES_SENT
 from streams.pipeline import MAX_BACKOFF_S, REDIS_AWAY
+from topics.fields import epoch_ms
 from topics.outputs import MatchFound, encode_match, encode_notification
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,7 @@ class Matcher:
     async def _outputs(self, batch: list[Request]) -> list[Output]:
         started = time.perf_counter()
         now = datetime.now(UTC)
-        now_ms = _ms(now)
+        now_ms = epoch_ms(now)
         job_asks = [r for r in batch if r.kind == JOB]
         seeker_asks = [r for r in batch if r.kind != JOB]
         open_cards, seekers = await asyncio.gather(
@@ -228,7 +229,7 @@ class Matcher:
         now: datetime,
     ) -> list[Output]:
         """Matches for each job request, and its dispatch tier's pushes."""
-        rules, now_ms = self.rules, _ms(now)
+        rules, now_ms = self.rules, epoch_ms(now)
         at = not_before(now, rules.dispatch)
         next_at = next_tier_at(now, rules.dispatch)
         outputs: list[Output] = []
@@ -253,8 +254,8 @@ class Matcher:
                     request.widen,
                     size,
                     shortlist(list(reachable), size, rules.dispatch),
-                    _ms(at),
-                    _ms(next_at),
+                    epoch_ms(at),
+                    epoch_ms(next_at),
                 )
             )
         tiers = await self.dispatcher.decide(self.redis, turns)
@@ -284,7 +285,3 @@ def _match_event_id(request_id: str, found: Match) -> str:
     """The same for the same request and pair, so a request handled twice is recognisable."""
     text = f"{request_id}\x1f{found.job_id}\x1f{found.seeker_id}".encode()
     return "m-" + hashlib.blake2b(text, digest_size=16).hexdigest()
-
-
-def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)

@@ -25,6 +25,7 @@ from streams.store import Store
 from topics.catalog import BY_NAME
 from topics.deadletter import deadletter_record
 from topics.envelope import Event, Rejection, decode
+from topics.fields import epoch_ms
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class Pipeline:
     async def process(self, messages: Sequence[Any]) -> None:
         """Messages of any input topics, each with topic, partition, offset, key and value."""
         now = datetime.now(UTC)
-        now_ms = int(now.timestamp() * 1000)
+        now_ms = epoch_ms(now)
         with BATCH_SECONDS.time():
             incoming: list[Incoming] = []
             refused: list[Verdict] = []
@@ -95,7 +96,7 @@ class Pipeline:
 
     async def expire_pending(self, now: datetime) -> None:
         """Dead-letter the events whose referent did not arrive within the retention."""
-        for ref, waiting in await self.store.expired_pending(int(now.timestamp() * 1000)):
+        for ref, waiting in await self.store.expired_pending(epoch_ms(now)):
             hours = self.store.pending_ttl_ms / 3_600_000
             reason = (
                 f"{ref.kind} {ref.id!r} did not arrive within {hours:g}h:"
@@ -103,7 +104,7 @@ class Pipeline:
             )
             rejected = Result(Outcome.REJECTED, reason)
             await self._account([Verdict(o, rejected, late=True) for o in waiting.values()], now)
-            await self.store.forget_pending(ref, list(waiting), int(now.timestamp() * 1000))
+            await self.store.forget_pending(ref, list(waiting), epoch_ms(now))
 
     async def _apply(self, batch: list[Incoming], now_ms: int) -> list[Applied]:
         try:

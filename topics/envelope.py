@@ -13,7 +13,7 @@ import msgspec
 import orjson
 
 from topics.catalog import Topic
-from topics.fields import EntityId, Timestamp
+from topics.fields import EntityId, Timestamp, epoch_ms
 from topics.seekers import PERSONAL_FIELDS
 
 # An occurred_at before this is a broken clock upstream, not history.
@@ -47,7 +47,7 @@ class Event(msgspec.Struct, frozen=True):
 
     @property
     def occurred_ms(self) -> int:
-        return int(self.occurred_at.timestamp() * 1000)
+        return epoch_ms(self.occurred_at)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+
+def epoch_ms(moment: datetime) -> int:
+    """Milliseconds since the Unix epoch, the unit every stored time is in."""
+    return int(moment.timestamp() * 1000)
+
+
 # Limits that keep one message from eating a worker's memory or an index's.
 MAX_ID = 64
 MAX_TEXT = 200

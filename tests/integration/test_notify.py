@@ -22,11 +22,12 @@ import redis
 from kafka import KafkaProducer
 from redis.asyncio import Redis
 
-from ops.notify import FAILED, HELD, Notifier, delivered_key, due_ms, ms
+from ops.notify import FAILED, HELD, Notifier, delivered_key, due_ms
 from ops.offsets import commit_group, end_offsets
 from ops.senders import DELIVERED, Outcome, Sent
 from tests.integration.conftest import ROOT, Worker, free_port, wait_for
 from topics.catalog import NOTIFICATIONS
+from topics.fields import epoch_ms
 from topics.outputs import NotificationRequested, encode_notification
 
 pytestmark = pytest.mark.integration
@@ -426,7 +427,7 @@ async def test_a_push_claimed_by_a_consumer_that_died_comes_back_after_the_lease
     client, notifier = await in_process(worker_env, sender, clock)
     note = notification(uuid.uuid4().hex[:8], 0, clock.now)
     raw = encode_notification(note, clock.now)
-    now_ms = ms(clock.now)
+    now_ms = epoch_ms(clock.now)
     try:
         db.zadd(HELD, {raw: now_ms})
         assert await notifier.claim(keys=[HELD], args=[now_ms, now_ms + 30_000]) == raw
