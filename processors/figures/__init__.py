@@ -40,6 +40,6 @@ lookups. So:
 Reading: positions.positions_per_seeker, wage_levels.wage_levels,
 fill.fill_rows, fill.conversion, activity.sessions and
 activity.checkins_by_hour, from the counters read back as a mapping.
-Windows (windows.py): the live now, Beijing hours, days and weeks, all time.
+Windows (windows.py): the live now, Beijing hours, days, weeks and months, all time.
 Each module states the rules of its figures.
 """

@@ -5,10 +5,12 @@ headcount of the jobs open now (processors.jobs). Active seekers are those
 registered and not withdrawn who registered, checked in or applied on one of
 the last 30 Beijing days (today included).
 
-Per day or week (Beijing time): positions posted in the window (the headcount
-of jobs first posted in it) ÷ seekers active in the window (registered, with
-a registration, check-in or application on one of its days). A seeker
-withdrawn later still counts in the windows they were active in.
+Per day, week or month (Beijing time): positions posted in the window (the
+headcount of jobs first posted in it) ÷ seekers active in the window
+(registered, with a registration, check-in or application on one of its
+days). A seeker withdrawn later still counts in the windows they were active
+in. A seeker active on several days counts once in the window, so a week's or
+a month's seekers are not the sum of its days'.
 
 Both count by occupation, district, market and city-wide. A seeker listing
 several occupations counts in each; a seeker counts in a market where they

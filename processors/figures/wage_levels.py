@@ -1,7 +1,7 @@
 """工资价位 (wage levels): P10 低位数 to P90 高位数 of posted wages, per occupation and city-wide.
 
-Each job counts once, at its daily wage (processors.wages), in the day and the
-week of its first posting, whatever became of it since; a piece rate has no
+Each job counts once, at its daily wage (processors.wages), in the day, the
+week and the month of its first posting, whatever became of it since; a piece rate has no
 daily wage and is left out. Once per job rather than per position, so that one
 posting of five hundred places does not set an occupation's wage on its own.
 "The last 30 days" merges the 30 daily sketches, which is exact: merging

@@ -1,9 +1,11 @@
-"""When a figure counts: tumbling hours, days and weeks on Beijing time, the live now and all time.
+"""When a figure counts: Beijing hours, days, weeks and months, the live now and all time.
 
 Beijing keeps UTC+8 all year, so a Beijing day is a fixed stretch of UTC. Days
-are numbered from 1970-01-01 (Beijing); weeks run Monday to Sunday.
+are numbered from 1970-01-01 (Beijing); weeks run Monday to Sunday; months are
+calendar months of Beijing days.
 """
 
+from datetime import date, timedelta
 from typing import NamedTuple
 
 HOUR_MS = 3_600_000
@@ -12,12 +14,13 @@ BEIJING_OFFSET_MS = 8 * HOUR_MS
 # "The last 30 days" are the 30 Beijing days ending today, today included.
 RECENT_DAYS = 30
 _THURSDAY = 3  # 1970-01-01, day 0, with Monday as 0
+_EPOCH = date(1970, 1, 1)
 
-NOW, ALL, HOUR, DAY, WEEK = "now", "all", "hour", "day", "week"
+NOW, ALL, HOUR, DAY, WEEK, MONTH = "now", "all", "hour", "day", "week", "month"
 
 
 class Window(NamedTuple):
-    period: str  # NOW, ALL, HOUR, DAY or WEEK
+    period: str  # NOW, ALL, HOUR, DAY, WEEK or MONTH
     start_ms: int  # its first instant (UTC ms); 0 for the live now and all time
 
 
@@ -48,9 +51,31 @@ def week_window(day: int) -> Window:
     return Window(WEEK, day_start_ms(monday))
 
 
-def periods_of(day: int) -> tuple[Window, Window]:
-    """The day and the week a Beijing day belongs to."""
-    return day_window(day), week_window(day)
+def month_window(day: int) -> Window:
+    first = (_EPOCH + timedelta(days=day)).replace(day=1)
+    return Window(MONTH, day_start_ms((first - _EPOCH).days))
+
+
+PERIODS = {DAY: day_window, WEEK: week_window, MONTH: month_window}
+
+
+def periods_of(day: int) -> tuple[Window, Window, Window]:
+    """The day, the week and the month a Beijing day belongs to.
+
+    Each is counted on its own: seekers active in a week or a month are distinct
+    seekers, so neither is the sum of its days.
+    """
+    return day_window(day), week_window(day), month_window(day)
+
+
+def period_window(period: str, day: int) -> Window:
+    """The day, week or month (by its name) that a Beijing day belongs to."""
+    return PERIODS[period](day)
+
+
+def previous_window(window: Window) -> Window:
+    """The day, week or month just before one."""
+    return period_window(window.period, day_of(window.start_ms) - 1)
 
 
 def is_recent(day: int, today: int) -> bool:

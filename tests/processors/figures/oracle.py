@@ -6,7 +6,9 @@ deltas, to check the counters kept from the changes.
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from processors import jobs, wages
 from processors.figures import activity, fill, positions, wage_levels
@@ -16,8 +18,10 @@ from processors.figures.sketch import bucket_of
 from processors.figures.windows import (
     EVER,
     LIVE,
+    MONTH,
     Window,
     day_of,
+    day_start_ms,
     day_window,
     hour_window,
     week_window,
@@ -29,6 +33,8 @@ from topics.checkins import Checkin
 from topics.envelope import Event
 from topics.jobs import JobPosted
 from topics.seekers import SeekerRegistered
+
+_BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def recomputed(
@@ -84,7 +90,7 @@ def _job(
     if not postings:
         return
     posted_ms, source = postings[0]
-    windows = [day_window(day_of(posted_ms)), week_window(day_of(posted_ms))]
+    windows = _periods(day_of(posted_ms))
     applications = {
         e.data.application_id
         for e in facts
@@ -139,9 +145,9 @@ def _seeker(
         _add(counts, positions.ACTIVE_SEEKERS, groups, [LIVE], 1)
         markets = {(MARKET, m) for day, m in visits if day >= today - 29}
         _add(counts, positions.ACTIVE_SEEKERS, markets, [LIVE], 1)
-    windows = {w for day in days for w in (day_window(day), week_window(day))}
+    windows = {w for day in days for w in _periods(day)}
     _add(counts, positions.ACTIVE_SEEKERS, groups, windows, 1)
-    for window, market_id in {(w, m) for d, m in visits for w in (day_window(d), week_window(d))}:
+    for window, market_id in {(w, m) for d, m in visits for w in _periods(d)}:
         counts[Key(positions.ACTIVE_SEEKERS, MARKET, market_id, window)] += 1
 
 
@@ -153,10 +159,17 @@ def _pairs(
         pair = (job_id, seeker_id)
         first_match[pair] = min(first_match.get(pair, matched_ms), matched_ms)
     for pair, matched_ms in first_match.items():
-        windows = [day_window(day_of(matched_ms)), week_window(day_of(matched_ms))]
+        windows = _periods(day_of(matched_ms))
         _add(counts, fill.MATCHES, [(CITY, "")], windows, 1)
         hired = pair in hired_at and hired_at[pair] >= matched_ms
         _add(counts, fill.MATCHED_HIRES, [(CITY, "")], windows, int(hired))
+
+
+def _periods(day: int) -> list[Window]:
+    """The day's day, week and month; the month read off the calendar of the tz database."""
+    beijing = datetime.fromtimestamp(day_start_ms(day) / 1000, _BEIJING)
+    first = beijing.replace(day=1)
+    return [day_window(day), week_window(day), Window(MONTH, int(first.timestamp() * 1000))]
 
 
 def _add(

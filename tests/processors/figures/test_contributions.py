@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from processors.figures.contributions import job_due_ms, of_event, of_job, of_seeker
 from processors.figures.history import JobHistory
+from processors.figures.windows import MONTH
 from processors.outcome import APPLIED, DUPLICATE, STALE, Outcome
 from tests import factory
 from tests.processors.figures.build import event, job, ms, no_district, seeker
@@ -185,6 +186,8 @@ def test_a_long_stream_keeps_the_counters_exact_through_every_kind_of_outcome() 
     figures = run(steps, check_every=150)
     assert figures.outcomes == set(Outcome)  # applied, duplicate, stale, pending and rejected
     assert len(figures.counters) > 1000
+    months = {key.window for key in figures.counters if key.window.period == MONTH}
+    assert len(months) > 2  # the stream crosses month ends, in Beijing time
 
 
 def test_nothing_counts_for_a_job_or_seeker_not_yet_posted_or_registered() -> None:

@@ -25,7 +25,7 @@ from tests import factory
 from tests.processors.figures.build import event, hired, job, ms, no_district
 from topics.jobs import JobClosed, JobUpdated
 
-DAY, WEEK = periods_of(day_of(ms(0)))
+DAY, WEEK, MONTH = periods_of(day_of(ms(0)))
 
 
 def test_a_job_is_filled_when_the_hire_reaching_its_headcount_was_confirmed() -> None:

@@ -96,10 +96,26 @@ def test_a_seeker_counts_in_each_market_visited_recently_and_per_window_where_vi
         )
     counts = seeker_counts(state, history, ms(DAY_MINUTES), east_or_west)
     assert by_group(counts, ACTIVE_SEEKERS, MARKET, LIVE) == {"M1": 1, "M2": 1}
-    first_day, week = periods_of(day_of(ms(0)))
+    first_day, week, month = periods_of(day_of(ms(0)))
     assert by_group(counts, ACTIVE_SEEKERS, MARKET, first_day) == {"M1": 1}
     assert by_group(counts, ACTIVE_SEEKERS, MARKET, week) == {"M1": 1, "M2": 1}
     assert by_group(counts, ACTIVE_SEEKERS, CITY, week) == {"": 1}  # once in the week
+    assert by_group(counts, ACTIVE_SEEKERS, CITY, month) == {"": 1}  # and once in the month
+
+
+def test_a_seeker_active_either_side_of_a_month_end_counts_in_each_month_once_a_week() -> None:
+    state, history = seeker(0)  # Friday 2026-11-27
+    monday_30th, tuesday_1st = 3 * DAY_MINUTES, 4 * DAY_MINUTES
+    for minutes in (monday_30th, tuesday_1st):
+        checkin = factory.checkin("S1", minutes, location={"lat": 32.2, "lon": 119.4})
+        history = with_seeker_event(history, event(checkin))
+    counts = seeker_counts(state, history, ms(tuesday_1st), east_or_west)
+    _, last_week, november = periods_of(day_of(ms(0)))
+    _, week, december = periods_of(day_of(ms(tuesday_1st)))
+    assert periods_of(day_of(ms(monday_30th)))[1:] == (week, november)
+    assert week != last_week and november != december
+    for window in (last_week, week, november, december):
+        assert by_group(counts, ACTIVE_SEEKERS, CITY, window) == {"": 1}
 
 
 def test_a_seeker_who_never_showed_up_is_not_active() -> None:

@@ -1,10 +1,11 @@
-"""Beijing hours, days and Monday weeks, and the last 30 days."""
+"""Beijing hours, days, Monday weeks and calendar months, and the last 30 days."""
 
 from datetime import UTC, datetime
 
 from processors.figures.windows import (
     DAY,
     HOUR,
+    MONTH,
     RECENT_DAYS,
     WEEK,
     Window,
@@ -12,7 +13,9 @@ from processors.figures.windows import (
     day_start_ms,
     hour_window,
     is_recent,
+    period_window,
     periods_of,
+    previous_window,
     recent_days,
 )
 
@@ -32,9 +35,30 @@ def test_a_week_starts_on_monday_at_midnight_beijing_time() -> None:
     sunday_night = day_of(utc_ms(2026, 11, 29, 15, 59))  # Sunday 23:59 in Beijing
     monday = day_of(utc_ms(2026, 11, 29, 16))
     monday_start = Window(WEEK, utc_ms(2026, 11, 22, 16))  # Monday 2026-11-23 00:00 Beijing
-    assert periods_of(friday) == (Window(DAY, utc_ms(2026, 11, 26, 16)), monday_start)
+    assert periods_of(friday)[:2] == (Window(DAY, utc_ms(2026, 11, 26, 16)), monday_start)
     assert periods_of(sunday_night)[1] == monday_start
     assert periods_of(monday)[1] == Window(WEEK, utc_ms(2026, 11, 29, 16))
+
+
+def test_a_month_is_a_beijing_calendar_month() -> None:
+    november = Window(MONTH, utc_ms(2026, 10, 31, 16))  # 2026-11-01 00:00 Beijing
+    december = Window(MONTH, utc_ms(2026, 11, 30, 16))
+    assert periods_of(day_of(utc_ms(2026, 10, 31, 16)))[2] == november
+    assert periods_of(day_of(utc_ms(2026, 11, 30, 15, 59, 59)))[2] == november
+    assert periods_of(day_of(utc_ms(2026, 11, 30, 16)))[2] == december  # December 1st in Beijing
+    assert periods_of(day_of(utc_ms(2026, 12, 31, 15, 59)))[2] == december
+    assert periods_of(day_of(utc_ms(2024, 2, 28, 16)))[2] == Window(MONTH, utc_ms(2024, 1, 31, 16))
+
+
+def test_the_previous_period_is_the_day_week_or_month_just_before() -> None:
+    december = period_window(MONTH, day_of(utc_ms(2026, 12, 15)))
+    assert previous_window(december) == Window(MONTH, utc_ms(2026, 10, 31, 16))
+    january = period_window(MONTH, day_of(utc_ms(2027, 1, 1)))
+    assert previous_window(january) == december
+    week = period_window(WEEK, day_of(utc_ms(2026, 12, 1)))
+    assert previous_window(week) == Window(WEEK, utc_ms(2026, 11, 22, 16))
+    day = period_window(DAY, day_of(utc_ms(2026, 3, 1)))
+    assert previous_window(day) == Window(DAY, utc_ms(2026, 2, 27, 16))
 
 
 def test_an_hour_is_a_beijing_clock_hour() -> None:
