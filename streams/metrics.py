@@ -81,3 +81,15 @@ MATCH_BACKLOG = Gauge(
     " by a matcher, not acknowledged). The matchers' group's: every matcher reports the same.",
     ["state"],
 )
+# Dead letters by a bounded reason (streams.rejections), and how long an event took from
+# its Kafka record's timestamp to its batch's state written (streams.pipeline).
+DEADLETTERS = Counter(
+    "gigstream_deadletters_total",
+    "Messages sent to gig.deadletter, by input topic and kind of reason (streams.rejections).",
+    ["topic", "reason"],
+)
+EVENT_LATENCY = Histogram(
+    "gigstream_event_latency_seconds",
+    "From an input record's Kafka timestamp to its batch's state written in Redis.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+)

@@ -9,6 +9,7 @@ makes processing raise is isolated and dead-lettered alone.
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -20,7 +21,15 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from processors.ledger import Applied, Incoming, Origin
 from processors.outcome import Outcome, Result
-from streams.metrics import BATCH_SECONDS, EVENTS, INTERNAL_ERRORS, LATE_EVENTS
+from streams.metrics import (
+    BATCH_SECONDS,
+    DEADLETTERS,
+    EVENT_LATENCY,
+    EVENTS,
+    INTERNAL_ERRORS,
+    LATE_EVENTS,
+)
+from streams.rejections import reason_of
 from streams.store import Store
 from topics.catalog import BY_NAME
 from topics.deadletter import deadletter_record
@@ -57,7 +66,8 @@ class Pipeline:
         self.replay_until = replay_until or {}
 
     async def process(self, messages: Sequence[Any]) -> None:
-        """Messages of any input topics, each with topic, partition, offset, key and value."""
+        """Messages of any input topics, each with topic, partition, offset, key, value and
+        timestamp (see _observe_latency)."""
         now = datetime.now(UTC)
         now_ms = epoch_ms(now)
         with BATCH_SECONDS.time():
@@ -79,6 +89,7 @@ class Pipeline:
                 else:
                     incoming.append(Incoming(decoded, origin))
             applied = await self._apply(incoming, now_ms) if incoming else []
+            _observe_latency(messages, time.time())
             verdicts = [Verdict(a.incoming.origin, a.result, a.late) for a in applied]
             await self._account([*refused, *verdicts], now)
 
@@ -137,16 +148,17 @@ class Pipeline:
     async def _deadletter(self, verdicts: list[Verdict], now: datetime) -> None:
         """Sends the batch's dead letters, waiting out a broker that refuses them: the batch
         is acknowledged after this, and a dead letter lost then would be lost for good."""
-        letters = [
-            (v.origin.key, self._letter(v, now))
-            for v in verdicts
-            if v.result.outcome is Outcome.REJECTED and not v.origin.replayed
+        rejected = [
+            v for v in verdicts if v.result.outcome is Outcome.REJECTED and not v.origin.replayed
         ]
+        letters = [(v.origin.key, self._letter(v, now)) for v in rejected]
         backoff = 0.1
         while letters := await self._undelivered(letters):
             log.warning("%d dead letters not delivered; retrying in %.1fs", len(letters), backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
+        for verdict in rejected:
+            DEADLETTERS.labels(verdict.origin.topic, reason_of(verdict.result.reason)).inc()
 
     def _letter(self, verdict: Verdict, now: datetime) -> bytes:
         origin = verdict.origin
@@ -175,3 +187,14 @@ class Pipeline:
 
 async def _failed(error: KafkaError) -> None:
     raise error
+
+
+def _observe_latency(messages: Sequence[Any], written_s: float) -> None:
+    """gigstream_event_latency_seconds of each message with a timestamp: Faust gives it in
+    seconds (a float), aiokafka's records (a rebuild's) in milliseconds (an int)."""
+    for message in messages:
+        stamp = message.timestamp
+        if stamp is None or stamp < 0:
+            continue
+        sent_s = stamp / 1000 if isinstance(stamp, int) else stamp
+        EVENT_LATENCY.observe(max(0.0, written_s - sent_s))
