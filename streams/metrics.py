@@ -93,3 +93,90 @@ EVENT_LATENCY = Histogram(
     "From an input record's Kafka timestamp to its batch's state written in Redis.",
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
 )
+# The city's figures (streams.figure_metrics), read from the counters in Redis every
+# FIGURES_INTERVAL_S. Every worker exports the same city-wide values, so dashboards
+# take max by (...) across workers, never sum. `by` is city (group ""), occupation,
+# district or market; groups beyond the most active 100 of their `by` are summed into
+# group "其他". `window` is now (live), day (today) or week (this week), Beijing time.
+OPEN_POSITIONS = Gauge(
+    "gigstream_open_positions", "Remaining headcount of the jobs open now.", ["by", "group"]
+)
+POSTED_POSITIONS = Gauge(
+    "gigstream_posted_positions",
+    "Headcount of the jobs first posted in the window (day, week).",
+    ["by", "group", "window"],
+)
+ACTIVE_SEEKERS = Gauge(
+    "gigstream_active_seekers",
+    "Seekers active now (registered, checked in or applied on one of the last 30 days, not"
+    " withdrawn) or in the window (day, week); a seeker counts in each occupation listed.",
+    ["by", "group", "window"],
+)
+POSITIONS_PER_SEEKER = Gauge(
+    "gigstream_positions_per_seeker",
+    "求人倍率: open positions (now) or positions posted (day, week) ÷ active seekers; absent"
+    " while no seeker counts in the group.",
+    ["by", "group", "window"],
+)
+DAILY_WAGE = Gauge(
+    "gigstream_daily_wage_yuan",
+    "工资价位: quantiles of posted daily wages (CNY) over the last 30 days, each job once, within"
+    " 0.5%: 0.1 低位数, 0.5 中位数, 0.9 高位数. by city or occupation.",
+    ["by", "group", "quantile"],
+)
+WAGE_JOBS = Gauge(
+    "gigstream_daily_wage_jobs",
+    "Jobs with a daily wage posted over the last 30 days: what gigstream_daily_wage_yuan is of.",
+    ["by", "group"],
+)
+FILL = Gauge(
+    "gigstream_fill_ratio",
+    "适配率: positions filled ÷ positions posted, of the jobs first posted in the window.",
+    ["by", "group", "window"],
+)
+APPLICATIONS_PER_JOB = Gauge(
+    "gigstream_applications_per_job",
+    "Applications received ÷ jobs, of the jobs first posted in the window.",
+    ["by", "group", "window"],
+)
+TIME_TO_FILL = Gauge(
+    "gigstream_time_to_fill_seconds",
+    "From first posting to filled, quantiles 0.5 and 0.9, of the window's jobs filled so far.",
+    ["by", "group", "window", "quantile"],
+)
+MATCHED_PAIRS = Gauge(
+    "gigstream_matched_pairs", "Seeker-job pairs first matched in the window.", ["window"]
+)
+MATCH_HIRE_CONVERSION = Gauge(
+    "gigstream_match_hire_conversion_ratio",
+    "Of the pairs first matched in the window, the share hired at or after the match.",
+    ["window"],
+)
+CHECKINS = Gauge(
+    "gigstream_checkins",
+    "Check-ins in the current or the previous Beijing hour, city-wide or at a market or station"
+    " (every market with a check-in in the last 24 hours, 0 when it had none).",
+    ["by", "group", "hour"],
+)
+# Live-stream sessions (直播带岗) are ids without bound: only those whose figures changed in
+# the last 7 days, the 50 latest at most.
+SESSION_POSTED_JOBS = Gauge(
+    "gigstream_session_posted_jobs", "Jobs first posted by the live-stream session.", ["session"]
+)
+SESSION_POSTED_POSITIONS = Gauge(
+    "gigstream_session_posted_positions",
+    "Headcount of the jobs first posted by the live-stream session.",
+    ["session"],
+)
+SESSION_APPLICATIONS = Gauge(
+    "gigstream_session_applications",
+    "Applications to the live-stream session's jobs, from any channel.",
+    ["session"],
+)
+SESSION_HIRES = Gauge(
+    "gigstream_session_hires", "Hires into the live-stream session's jobs.", ["session"]
+)
+FIGURES_REFRESHED = Gauge(
+    "gigstream_figures_refreshed_timestamp_seconds",
+    "When this process last exported the figures from Redis (Unix time).",
+)

@@ -1,0 +1,50 @@
+"""The figures as the exporter and the HTTP API read them: the windows asked for, the wage row."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from processors.figures import sketch, wage_levels
+from processors.figures.counts import Key, buckets
+from processors.figures.groups import CITY, OCCUPATION
+from processors.figures.windows import (
+    BEIJING_OFFSET_MS,
+    LIVE,
+    NOW,
+    PERIODS,
+    Window,
+    day_of,
+    period_window,
+    recent_days,
+)
+
+WINDOWS = (NOW, *PERIODS)  # what a figure can be asked for: now, day, week, month
+_BEIJING = timezone(timedelta(milliseconds=BEIJING_OFFSET_MS))
+
+
+def current_window(name: str, now_ms: int) -> Window:
+    """now: the live figures; day, week or month: the one now is in (Beijing time)."""
+    return LIVE if name == NOW else period_window(name, day_of(now_ms))
+
+
+def window_start(window: Window) -> str | None:
+    """A day's or week's first instant in Beijing time (RFC 3339); None for the live now."""
+    if window == LIVE:
+        return None
+    return datetime.fromtimestamp(window.start_ms / 1000, _BEIJING).isoformat()
+
+
+@dataclass(frozen=True)
+class Wages:
+    """工资价位 over the last 30 days, city-wide (occupation None) or of one occupation."""
+
+    occupation: str | None
+    count: int  # jobs with a daily wage first posted in the 30 days
+    levels: sketch.Levels | None  # None when count is 0
+
+
+def wages(counts: dict[Key, int], occupation: str | None, now_ms: int) -> Wages:
+    windows = recent_days(now_ms)
+    by, group = (CITY, "") if occupation is None else (OCCUPATION, occupation)
+    sketches = [buckets(counts, wage_levels.DAILY_WAGE, by, group, w) for w in windows]
+    count = sum(n for one in sketches for n in one.values())
+    return Wages(occupation, count, wage_levels.wage_levels(counts, occupation, windows))
