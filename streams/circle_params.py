@@ -1,4 +1,5 @@
-"""Query parameters of the worker's HTTP views (circle, ranked lists): a query, or why not.
+"""Query parameters of the worker's HTTP views (circle, ranked lists, figures): a query, or
+why not.
 
 Pure: the view hands over the parameters as (name, value) pairs, repeats
 included, and gets back a query or a BadParameter whose reason is one line a
@@ -11,8 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, get_args
 
+from processors.figures.groups import CITY, DISTRICT, MARKET, OCCUPATION
+from processors.figures.windows import NOW
 from processors.nearby import Circle, JobQuery, PlaceQuery, ShiftWindow
 from processors.travel import MODES
+from streams.figure_reads import WINDOWS
 from topics.fields import MAX_LATITUDE, MAX_TEXT
 from topics.markets import MarketKind
 
@@ -22,6 +26,7 @@ DEFAULT_LIMIT = 20
 MAX_GAPS = 50
 DEFAULT_GAPS = 5
 KINDS: tuple[MarketKind, ...] = get_args(MarketKind)
+RATIO_BYS = (OCCUPATION, DISTRICT, MARKET, CITY)
 # A bad value is quoted back this far, so a pasted essay does not make a long reply.
 SHOWN_CHARS = 40
 
@@ -48,6 +53,17 @@ class Box:
 class GapsQuery:
     k: int = DEFAULT_GAPS
     box: Box | None = None  # only the seekers at home in it count
+
+
+@dataclass(frozen=True)
+class RatioQuery:
+    by: str  # occupation, district, market or city
+    window: str = NOW  # now, day, week or month
+
+
+@dataclass(frozen=True)
+class WageQuery:
+    occupation: str | None = None  # None: city-wide
 
 
 Pairs = Iterable[tuple[str, str]]
@@ -94,6 +110,19 @@ def limit_query(pairs: Pairs, default: int) -> int | BadParameter:
     """The one parameter of the ranked lists (/seekers/{id}/matches, /jobs/{id}/candidates)."""
     given = _given(pairs, {"limit": _one_to(MAX_LIMIT)}, {}, {"limit": default})
     return given if isinstance(given, BadParameter) else int(given["limit"])
+
+
+def ratio_query(pairs: Pairs) -> RatioQuery | BadParameter:
+    """The parameters of /figures/positions-per-seeker."""
+    required = {"by": f"give one of {', '.join(RATIO_BYS)}"}
+    given = _given(pairs, RATIO_PARSERS, required, {"window": NOW})
+    return given if isinstance(given, BadParameter) else RatioQuery(given["by"], given["window"])
+
+
+def wage_query(pairs: Pairs) -> WageQuery | BadParameter:
+    """The parameters of /figures/wages."""
+    given = _given(pairs, {"occupation": _occupation}, {}, {})
+    return given if isinstance(given, BadParameter) else WageQuery(given.get("occupation"))
 
 
 def _page_defaults(circle_minutes: float) -> dict[str, Any]:
@@ -167,16 +196,16 @@ def _longitude(name: str, raw: str) -> float | BadParameter:
     return value
 
 
-def _mode(name: str, raw: str) -> str | BadParameter:
-    if raw not in MODES:
-        return BadParameter(f"{name} {_shown(raw)} is not one of {', '.join(MODES)}")
-    return raw
+def _one_of(choices: Iterable[str]) -> Parser:
+    """A parser of one of the choices."""
+    choices = tuple(choices)
 
+    def parse(name: str, raw: str) -> str | BadParameter:
+        if raw not in choices:
+            return BadParameter(f"{name} {_shown(raw)} is not one of {', '.join(choices)}")
+        return raw
 
-def _kind(name: str, raw: str) -> str | BadParameter:
-    if raw not in KINDS:
-        return BadParameter(f"{name} {_shown(raw)} is not one of {', '.join(KINDS)}")
-    return raw
+    return parse
 
 
 def _minutes(name: str, raw: str) -> float | BadParameter:
@@ -258,7 +287,7 @@ REQUIRED = {
 CIRCLE_PARSERS: dict[str, Parser] = {
     "lat": _latitude,
     "lon": _longitude,
-    "mode": _mode,
+    "mode": _one_of(MODES),
     "minutes": _minutes,
 }
 PAGE_PARSERS: dict[str, Parser] = {"offset": _offset, "limit": _one_to(MAX_LIMIT)}
@@ -270,5 +299,6 @@ JOB_PARSERS: dict[str, Parser] = {
     "shift_end": _timestamp,
     **PAGE_PARSERS,
 }
-PLACE_PARSERS: dict[str, Parser] = {**CIRCLE_PARSERS, "kind": _kind, **PAGE_PARSERS}
+PLACE_PARSERS: dict[str, Parser] = {**CIRCLE_PARSERS, "kind": _one_of(KINDS), **PAGE_PARSERS}
 GAPS_PARSERS: dict[str, Parser] = {"k": _one_to(MAX_GAPS), "bbox": _box}
+RATIO_PARSERS: dict[str, Parser] = {"by": _one_of(RATIO_BYS), "window": _one_of(WINDOWS)}

@@ -5,13 +5,10 @@ of the wiring (tests/processors/figures/wiring.py), written with HINCRBY as the
 worker writes them; the gauges must say what the pure readers say of them.
 """
 
-from collections.abc import AsyncIterator
-
 import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from ops.settings import Settings, redis_database
 from processors.figures.activity import Session
 from processors.figures.counts import Counts, Key
 from processors.figures.fill import conversion, fill_rows
@@ -36,15 +33,6 @@ from tests.processors.figures.wiring import Figures
 pytestmark = pytest.mark.integration
 
 NOW_MS = ms(80)  # 17:20 Beijing: the current hour began at minute 60
-
-
-@pytest.fixture
-async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_database(Settings().redis_url, 3))
-    await client.flushdb()
-    yield client
-    await client.flushdb()
-    await client.aclose()
 
 
 async def write(redis: Redis, counts: Counts) -> None:
@@ -126,11 +114,11 @@ def series(name: str) -> list[dict[str, str]]:
 
 
 async def test_the_ratios_are_what_the_counters_say_for_every_grouping_and_window(
-    redis: Redis,
+    figures_redis: Redis,
 ) -> None:
     counts = city().counters
-    await write(redis, counts)
-    await refresh(redis, NOW_MS, SessionRecency())
+    await write(figures_redis, counts)
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     for period in (NOW, DAY, WEEK):
         window = current_window(period, NOW_MS)
         for by in (CITY, OCCUPATION, DISTRICT, MARKET):
@@ -153,20 +141,20 @@ async def test_the_ratios_are_what_the_counters_say_for_every_grouping_and_windo
     assert gauge("gigstream_positions_per_seeker", by=OCCUPATION, group="快递员", window=NOW) == 2
 
 
-async def test_a_group_with_positions_and_no_seeker_has_no_ratio(redis: Redis) -> None:
-    await write(redis, {Key(OPEN_POSITIONS, OCCUPATION, "电工", LIVE): 4})
-    await refresh(redis, NOW_MS, SessionRecency())
+async def test_a_group_with_positions_and_no_seeker_has_no_ratio(figures_redis: Redis) -> None:
+    await write(figures_redis, {Key(OPEN_POSITIONS, OCCUPATION, "电工", LIVE): 4})
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     assert gauge("gigstream_open_positions", by=OCCUPATION, group="电工") == 4
     assert gauge("gigstream_active_seekers", by=OCCUPATION, group="电工", window=NOW) == 0
     assert gauge("gigstream_positions_per_seeker", by=OCCUPATION, group="电工", window=NOW) is None
 
 
 async def test_wage_levels_are_the_last_30_days_city_wide_and_by_occupation(
-    redis: Redis,
+    figures_redis: Redis,
 ) -> None:
     counts = city().counters
-    await write(redis, counts)
-    await refresh(redis, NOW_MS, SessionRecency())
+    await write(figures_redis, counts)
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     days = recent_days(NOW_MS)
     for by, occupation in [(CITY, None), (OCCUPATION, "装卸搬运工"), (OCCUPATION, "快递员")]:
         levels = wage_levels(counts, occupation, days)
@@ -181,19 +169,19 @@ async def test_wage_levels_are_the_last_30_days_city_wide_and_by_occupation(
     assert median == pytest.approx(200, rel=0.005)
 
 
-async def test_a_wage_posted_31_days_ago_is_left_out(redis: Redis) -> None:
-    await write(redis, city().counters)
-    await refresh(redis, NOW_MS + 30 * DAY_MS, SessionRecency())
+async def test_a_wage_posted_31_days_ago_is_left_out(figures_redis: Redis) -> None:
+    await write(figures_redis, city().counters)
+    await refresh(figures_redis, NOW_MS + 30 * DAY_MS, SessionRecency())
     assert gauge("gigstream_daily_wage_jobs", by=CITY, group="") == 0
     assert gauge("gigstream_daily_wage_yuan", by=CITY, group="", quantile="0.5") is None
-    await refresh(redis, NOW_MS + 29 * DAY_MS, SessionRecency())
+    await refresh(figures_redis, NOW_MS + 29 * DAY_MS, SessionRecency())
     assert gauge("gigstream_daily_wage_jobs", by=CITY, group="") == 3
 
 
-async def test_fill_and_conversion_are_todays_and_this_weeks(redis: Redis) -> None:
+async def test_fill_and_conversion_are_todays_and_this_weeks(figures_redis: Redis) -> None:
     counts = city().counters
-    await write(redis, counts)
-    await refresh(redis, NOW_MS, SessionRecency())
+    await write(figures_redis, counts)
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     for period in (DAY, WEEK):
         window = current_window(period, NOW_MS)
         for by in (CITY, OCCUPATION, DISTRICT, MARKET):
@@ -216,10 +204,10 @@ async def test_fill_and_conversion_are_todays_and_this_weeks(redis: Redis) -> No
 
 
 async def test_checkins_are_this_and_the_last_beijing_hours_for_each_recent_market(
-    redis: Redis,
+    figures_redis: Redis,
 ) -> None:
-    await write(redis, city().counters)
-    await refresh(redis, NOW_MS, SessionRecency())
+    await write(figures_redis, city().counters)
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     found = {
         (labels["by"], labels["group"], labels["hour"]): gauge("gigstream_checkins", **labels)
         for labels in series("gigstream_checkins")
@@ -232,13 +220,13 @@ async def test_checkins_are_this_and_the_last_beijing_hours_for_each_recent_mark
         (MARKET, "M2", "current"): 1,
         (MARKET, "M2", "previous"): 0,
     }
-    await refresh(redis, NOW_MS + DAY_MS, SessionRecency())
+    await refresh(figures_redis, NOW_MS + DAY_MS, SessionRecency())
     assert {labels["group"] for labels in series("gigstream_checkins")} == {""}
 
 
-async def test_sessions_are_exported_with_what_they_brought_about(redis: Redis) -> None:
-    await write(redis, city().counters)
-    await refresh(redis, NOW_MS, SessionRecency())
+async def test_sessions_are_exported_with_what_they_brought_about(figures_redis: Redis) -> None:
+    await write(figures_redis, city().counters)
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     assert gauge("gigstream_session_posted_jobs", session="L1") == 1
     assert gauge("gigstream_session_posted_positions", session="L1") == 2
     assert gauge("gigstream_session_applications", session="L1") == 1
@@ -285,21 +273,23 @@ def test_groups_beyond_the_most_active_are_summed_into_other() -> None:
     assert sum(kept.values()) == sum(counts.values())
 
 
-async def test_at_most_100_groups_and_other_are_exported(redis: Redis) -> None:
-    await write(redis, {Key(OPEN_POSITIONS, MARKET, f"M{n:03}", LIVE): n + 1 for n in range(150)})
-    await refresh(redis, NOW_MS, SessionRecency())
+async def test_at_most_100_groups_and_other_are_exported(figures_redis: Redis) -> None:
+    await write(
+        figures_redis, {Key(OPEN_POSITIONS, MARKET, f"M{n:03}", LIVE): n + 1 for n in range(150)}
+    )
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     markets = {s["group"] for s in series("gigstream_open_positions") if s["by"] == MARKET}
     assert len(markets) == 101
     assert gauge("gigstream_open_positions", by=MARKET, group=OTHER) == sum(range(1, 51))
 
 
-async def test_series_no_longer_found_are_dropped(redis: Redis) -> None:
-    await write(redis, city().counters)
-    await refresh(redis, NOW_MS, SessionRecency())
+async def test_series_no_longer_found_are_dropped(figures_redis: Redis) -> None:
+    await write(figures_redis, city().counters)
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     assert gauge("gigstream_open_positions", by=OCCUPATION, group="快递员") == 4
-    await redis.flushdb()
-    await write(redis, {Key(OPEN_POSITIONS, OCCUPATION, "电工", LIVE): 1})
-    await refresh(redis, NOW_MS, SessionRecency())
+    await figures_redis.flushdb()
+    await write(figures_redis, {Key(OPEN_POSITIONS, OCCUPATION, "电工", LIVE): 1})
+    await refresh(figures_redis, NOW_MS, SessionRecency())
     groups = {s["group"] for s in series("gigstream_open_positions")}
     assert groups == {"", "电工"}
     assert series("gigstream_session_hires") == []
