@@ -1,4 +1,4 @@
-"""The `gigstream` command: the local stack, the worker, notify, the main job, publishing."""
+"""The `gigstream` command: the stack, the worker, notify, the main job, publishing, reports."""
 
 import argparse
 import os
@@ -66,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--count", type=int, default=0, help="stop after N events; 0 = never")
     simulate.add_argument("--out", type=Path, help="write JSONL files per topic here instead")
     simulate.set_defaults(run=_simulate)
+
+    report = commands.add_parser(
+        "report", help="the week's or month's 求人倍率 and wage levels as CSV, Markdown and PNG"
+    )
+    report.add_argument("--period", default="month", metavar="week|month")
+    report.add_argument(
+        "--at",
+        metavar="YYYY-MM-DD",
+        help="a Beijing date in the period; default: the last complete one",
+    )
+    report.add_argument("--out", type=Path, help="the folder to write; default: reports/<period>")
+    report.set_defaults(run=_report)
     return parser
 
 
@@ -220,6 +232,52 @@ def _simulate(args: argparse.Namespace) -> int:
     else:
         sent = to_kafka(settings(), messages, args.rate, sys.stderr)
         print(f"published {sent} events", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    from ops.report import (
+        ReportError,
+        chosen_window,
+        folder_name,
+        label,
+        read_counts_of,
+        write_report,
+    )
+    from ops.report_charts import cjk_font
+    from processors.figures.report import report
+
+    try:
+        window = chosen_window(args.period, args.at, time.time_ns() // 1_000_000)
+    except ReportError as error:
+        print(f"gigstream report: {error}", file=sys.stderr)
+        return 2
+    out = args.out or Path("reports") / folder_name(window)
+    if out.exists() and not out.is_dir():
+        print(f"gigstream report: --out {out} is a file, not a folder", file=sys.stderr)
+        return 2
+    if cjk_font() is None:
+        print(
+            "gigstream report: no CJK font installed (apt-get install fonts-wqy-microhei):"
+            " the charts' Chinese shows as boxes",
+            file=sys.stderr,
+        )
+    cfg = settings()
+    try:
+        counts = read_counts_of(cfg.redis_url, window)
+    except RedisError as error:
+        print(f"gigstream report: Redis at {_where(cfg.redis_url)}: {error}", file=sys.stderr)
+        return 1
+    table = report(counts, window)
+    written = write_report(table, out)
+    if not any(row.now.positions or row.now.seekers for row in table.rows):
+        print(
+            f"gigstream report: nothing was counted in {label(window)}: is a worker counting?",
+            file=sys.stderr,
+        )
+    print("\n".join(str(path) for path in written))
     return 0
 
 

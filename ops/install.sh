@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what gigstream needs on a fresh Debian machine: a JDK and Maven for
 # the Kafka broker, Redis, Prometheus (the dashboards' test scrapes the processes
-# with it), and a Python virtualenv with the project in it.
+# with it), a CJK font for the charts of `gigstream report`, and a Python
+# virtualenv with the project in it.
 # Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,7 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v prometheus >/dev/null || missing+=(prometheus)
+[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
 if ((${#missing[@]})); then
   echo "install: apt-get install ${missing[*]}"
   apt-get update -qq

@@ -5,6 +5,7 @@ are numbered from 1970-01-01 (Beijing); weeks run Monday to Sunday; months are
 calendar months of Beijing days.
 """
 
+import calendar
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -37,6 +38,15 @@ def day_start_ms(day: int) -> int:
     return day * DAY_MS - BEIJING_OFFSET_MS
 
 
+def date_of(day: int) -> date:
+    """The Beijing calendar date of a day."""
+    return _EPOCH + timedelta(days=day)
+
+
+def day_of_date(when: date) -> int:
+    return (when - _EPOCH).days
+
+
 def hour_window(ms: int) -> Window:
     beijing = ms + BEIJING_OFFSET_MS
     return Window(HOUR, beijing - beijing % HOUR_MS - BEIJING_OFFSET_MS)
@@ -52,8 +62,7 @@ def week_window(day: int) -> Window:
 
 
 def month_window(day: int) -> Window:
-    first = (_EPOCH + timedelta(days=day)).replace(day=1)
-    return Window(MONTH, day_start_ms((first - _EPOCH).days))
+    return Window(MONTH, day_start_ms(day_of_date(date_of(day).replace(day=1))))
 
 
 PERIODS = {DAY: day_window, WEEK: week_window, MONTH: month_window}
@@ -76,6 +85,15 @@ def period_window(period: str, day: int) -> Window:
 def previous_window(window: Window) -> Window:
     """The day, week or month just before one."""
     return period_window(window.period, day_of(window.start_ms) - 1)
+
+
+def days_of(window: Window) -> range:
+    """The Beijing days a day, week or month spans."""
+    first = day_of(window.start_ms)
+    if window.period == MONTH:
+        month = date_of(first)
+        return range(first, first + calendar.monthrange(month.year, month.month)[1])
+    return range(first, first + (7 if window.period == WEEK else 1))
 
 
 def is_recent(day: int, today: int) -> bool:

@@ -1,6 +1,6 @@
 """Beijing hours, days, Monday weeks and calendar months, and the last 30 days."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from processors.figures.windows import (
     DAY,
@@ -9,8 +9,11 @@ from processors.figures.windows import (
     RECENT_DAYS,
     WEEK,
     Window,
+    date_of,
     day_of,
+    day_of_date,
     day_start_ms,
+    days_of,
     hour_window,
     is_recent,
     period_window,
@@ -59,6 +62,17 @@ def test_the_previous_period_is_the_day_week_or_month_just_before() -> None:
     assert previous_window(week) == Window(WEEK, utc_ms(2026, 11, 22, 16))
     day = period_window(DAY, day_of(utc_ms(2026, 3, 1)))
     assert previous_window(day) == Window(DAY, utc_ms(2026, 2, 27, 16))
+
+
+def test_a_period_spans_its_days_from_the_first() -> None:
+    february = period_window(MONTH, day_of_date(date(2028, 2, 10)))
+    assert [date_of(day) for day in days_of(february)][::28] == [
+        date(2028, 2, 1),
+        date(2028, 2, 29),
+    ]
+    week = period_window(WEEK, day_of_date(date(2026, 12, 3)))
+    assert [date_of(day).isoformat() for day in days_of(week)[::6]] == ["2026-11-30", "2026-12-06"]
+    assert len(days_of(period_window(DAY, 0))) == 1
 
 
 def test_an_hour_is_a_beijing_clock_hour() -> None:
