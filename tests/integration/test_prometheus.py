@@ -36,7 +36,15 @@ from tests.integration.conftest import (
     stop,
     wait_for,
 )
-from topics.catalog import INPUT_TOPICS, JOBS, NOTIFICATIONS, SEEKERS
+from topics.catalog import (
+    APPLICATIONS,
+    CHECKINS,
+    INPUT_TOPICS,
+    JOBS,
+    MARKETS,
+    NOTIFICATIONS,
+    SEEKERS,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -180,8 +188,10 @@ def substitute(expr: str, values: dict[str, str], where: str) -> str:
 
 
 def publish_traffic(publish: Publisher, db: redis.Redis) -> dict[str, str]:
-    """A seeker, a job for them (a match and a push follow) and a malformed message; returns
-    the ids and personal data published, which no label may carry."""
+    """A market, a seeker near it who checks in, a job for them (a match and a push follow),
+    a job of a live-stream session the seeker is hired into, and a malformed message, all
+    happening now: every figure of today has a series. Returns the ids and personal data
+    published, which no label may carry."""
     run = uuid.uuid4().hex[:8]
     centre = clear_spot(db, run, REGION, (keys.GEO_JOBS, keys.GEO_SEEKERS), CLEAR_KM)
     now = datetime.now(UTC)
@@ -189,12 +199,31 @@ def publish_traffic(publish: Publisher, db: redis.Redis) -> dict[str, str]:
         "start": (now + timedelta(hours=2)).isoformat(),
         "end": (now + timedelta(hours=10)).isoformat(),
     }
-    seeker, job = f"prom-seeker-{run}", f"prom-job-{run}"
+    seeker, job, hired_into = f"prom-seeker-{run}", f"prom-job-{run}", f"prom-hired-{run}"
+    market, session = f"prom-market-{run}", f"livestream:prom-live-{run}"
     home = {"lat": centre.lat + 0.004, "lon": centre.lon}
     location = {"lat": centre.lat, "lon": centre.lon, "district": "京口区"}
-    seeker_event = factory.seeker_registered(seeker, home=home, phone="13900001234", name="李四")
-    publish.event(SEEKERS.name, seeker_event)
-    publish.event(JOBS.name, factory.job_posted(job, location=location, shift=shift))
+    place = {"lat": centre.lat + 0.003, "lon": centre.lon}
+    events = [
+        (MARKETS.name, factory.market_upserted(market, location=place)),
+        (
+            SEEKERS.name,
+            factory.seeker_registered(seeker, home=home, phone="13900001234", name="李四"),
+        ),
+        (JOBS.name, factory.job_posted(job, location=location, shift=shift)),
+        (
+            JOBS.name,
+            {
+                **factory.job_posted(hired_into, location=location, shift=shift, headcount=1),
+                "source": session,
+            },
+        ),
+        (CHECKINS.name, factory.checkin(seeker, market_id=market)),
+        (APPLICATIONS.name, factory.application_submitted(f"prom-app-{run}", hired_into, seeker)),
+        (APPLICATIONS.name, factory.hire_confirmed(hired_into, seeker)),
+    ]
+    for topic, event in events:
+        publish.event(topic, {**event, "occurred_at": now.isoformat()})
     publish.raw(JOBS.name, job.encode(), b"{not json")
     return {"seeker": seeker, "job": job, "phone": "13900001234", "name": "李四"}
 

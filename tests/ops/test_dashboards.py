@@ -67,3 +67,19 @@ def test_dashboards_have_distinct_uids_and_titles_and_every_panel_a_query() -> N
         for panel in panels(dashboard["panels"]):
             if panel["type"] != "row":
                 assert [t["expr"] for t in panel["targets"]], f"{name}: {panel['title']}"
+
+
+def test_every_worker_exports_the_same_figures_so_panels_take_their_max_never_a_sum() -> None:
+    from streams.figure_metrics import FIGURE_GAUGES  # imports Faust: only this test
+
+    names = {gauge.describe()[0].name for gauge in FIGURE_GAUGES}
+    found = 0
+    for name, dashboard in DASHBOARDS.items():
+        for panel in panels(dashboard["panels"]):
+            for target in panel.get("targets", []):
+                expr = target["expr"]
+                if any(figure in expr for figure in names):
+                    found += 1
+                    assert "max" in expr and "sum" not in expr, f"{name}: {panel['title']}"
+                    assert 'job="gigstream-worker"' in expr, f"{name}: {panel['title']}"
+    assert found
