@@ -18,13 +18,14 @@ from processors.figures.sketch import bucket_of
 from processors.figures.wage_levels import DAILY_WAGE
 from processors.figures.windows import MONTH, WEEK, Window, previous_window
 
-NOVEMBER = Window(MONTH, int(datetime(2026, 10, 31, 16, tzinfo=UTC).timestamp() * 1000))
+
+def utc_ms(year: int, month: int, day: int, hour: int) -> int:
+    return int(datetime(year, month, day, hour, tzinfo=UTC).timestamp() * 1000)
+
+
+NOVEMBER = Window(MONTH, utc_ms(2026, 10, 31, 16))  # 2026-11-01 00:00 Beijing
 OCTOBER = previous_window(NOVEMBER)
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-def utc_ms(*when: int) -> int:
-    return int(datetime(*when, tzinfo=UTC).timestamp() * 1000)
 
 
 def small_city() -> Counts:
