@@ -171,9 +171,9 @@ def test_counters_kept_from_changes_equal_the_figures_from_scratch(steps: list[S
     run(steps, check_every=10)
 
 
-def test_a_long_stream_keeps_the_counters_exact_through_every_kind_of_outcome() -> None:
-    rng = random.Random(2026)
-    steps = [
+def seeded_steps(seed: int, n: int) -> list[Step]:
+    rng = random.Random(seed)
+    return [
         (
             rng.randrange(ADVANCE + 1),
             rng.randrange(100),
@@ -181,9 +181,12 @@ def test_a_long_stream_keeps_the_counters_exact_through_every_kind_of_outcome() 
             rng.randrange(4),
             rng.random() < 0.4,
         )
-        for _ in range(3000)
+        for _ in range(n)
     ]
-    figures = run(steps, check_every=150)
+
+
+def test_a_long_stream_keeps_the_counters_exact_through_every_kind_of_outcome() -> None:
+    figures = run(seeded_steps(2026, 3000), check_every=150)
     assert figures.outcomes == set(Outcome)  # applied, duplicate, stale, pending and rejected
     assert len(figures.counters) > 1000
     months = {key.window for key in figures.counters if key.window.period == MONTH}
