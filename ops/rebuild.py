@@ -29,7 +29,7 @@ from ops.settings import Settings
 from processors.ledger import KINDS
 from streams import keys
 from streams.replay import Positions, replay
-from topics.catalog import INPUT_TOPICS
+from topics.catalog import INPUT_TOPICS, MARKETS
 
 PENDING = f"{keys.PREFIX}:pending:"  # events waiting for their referent, by entity
 # Every key the workers derive from the input topics, as SCAN patterns.
@@ -44,10 +44,12 @@ DERIVED = (
     f"{keys.PREFIX}:seen:*",
     keys.job_applications("*"),
     *(keys.state_of_kind(kind) for kind in KINDS),
+    f"{keys.PREFIX}:fig:*",
 )
 # What differs between two builds of the same events: write counts, when a
-# waiting event arrived and whether it was replayed, and the change feed's times.
-UNCOMPARED_FIELDS = {b"_v"}
+# waiting event arrived and whether it was replayed, the change feed's times and
+# when the figures last counted an entity.
+UNCOMPARED_FIELDS = {b"_v", b"at"}
 UNCOMPARED_ORIGIN = {"received_ms", "replayed"}
 UNCOMPARED_KEYS = {keys.CHANGES}
 WIPE_CHUNK = 1000
@@ -81,9 +83,17 @@ def rebuild(cfg: Settings, start: Positions | None = None, progress: bool = True
     total = sum(end[where] - start[where] for where in end)
     began = time.perf_counter()
     with tqdm(total=total, unit="event", disable=not progress) as bar:
-        asyncio.run(replay(cfg, start, end, processed_once, bar.update))
+        # The places first: where a seeker counts in the figures is the district of the
+        # place nearest home when they are counted, as it was when the workers ran.
+        for part in _places_first(end):
+            asyncio.run(replay(cfg, start, part, processed_once, bar.update))
     _commit(cfg, end)
     return Rebuilt(total, time.perf_counter() - began)
+
+
+def _places_first(end: Positions) -> list[Positions]:
+    places = {where: stop for where, stop in end.items() if where[0] == MARKETS.name}
+    return [places, {where: stop for where, stop in end.items() if where not in places}]
 
 
 def wipe(db: redis.Redis) -> None:

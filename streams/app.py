@@ -78,11 +78,13 @@ async def apply_inputs(stream: faust.StreamT[bytes]) -> None:
 
 @app.timer(cfg.sweep_interval_s)
 async def sweep() -> None:
-    """Close what the clock closed: expired jobs and check-ins, referents that never came."""
+    """Close what the clock closed: expired jobs and check-ins, referents that never came,
+    and the figures that changed with time alone."""
     try:
         now = datetime.now(UTC)
         now_ms = epoch_ms(now)
         await store.sweep_expired(now_ms)
+        await store.recount_due(now_ms)
         await pipeline.expire_pending(now)
     except Exception:
         log.exception("sweep failed; the next tick retries")

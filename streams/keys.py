@@ -26,6 +26,12 @@ CHECKIN_CARDS = f"{PREFIX}:cards:checkins"
 # Jobs and seekers to match after a write that may change their matches (streams.requests).
 MATCH_REQUESTS = f"{PREFIX}:match:requests"
 DUE_TIERS = f"{PREFIX}:due:tiers"  # job -> when its next dispatch tier may go (ms)
+# The figures (processors.figures): "kind:id" -> when to count the entity again (ms), and
+# each market's or station's district, for the jobs and seekers that count in it.
+DUE_FIGURES = f"{PREFIX}:fig:due"
+PLACE_DISTRICTS = f"{PREFIX}:fig:places"
+# Every seeker the figures counted ("seeker:id"): all are counted again when a place changes.
+COUNTED_SEEKERS = f"{PREFIX}:fig:seekers"
 
 
 def jobs_of(occupation: str) -> str:
@@ -81,3 +87,13 @@ def seen(event_id: str) -> str:
 
 def job_applications(job_id: str) -> str:
     return f"{PREFIX}:applications:job:{job_id}"
+
+
+def tally(ref: Ref) -> str:
+    """What the figures keep beside a job, seeker or pair (processors.figures.tally)."""
+    return f"{PREFIX}:fig:{ref.kind}:{ref.id}"
+
+
+def followers(market_id: str) -> str:
+    """The jobs that count in a market's district, having none of their own."""
+    return f"{PREFIX}:fig:followers:{market_id}"

@@ -15,7 +15,7 @@ Cluster would need the batch split by hash slot first.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,20 @@ import orjson
 from redis.asyncio import Redis
 
 from processors import applications, cards, checkins, jobs, markets, seekers
+from processors.figures.counts import Counts
+from processors.figures.tally import (
+    PAIR,
+    Recount,
+    Was,
+    follows,
+    places_moved,
+    recount_job,
+    recount_pair,
+    recount_seeker,
+    redistricted,
+    take_facts,
+    total,
+)
 from processors.ledger import (
     APPLICATION,
     CHECKIN,
@@ -38,11 +52,11 @@ from processors.ledger import (
     Rules,
     World,
     apply_batch,
-    refs_of,
-    unloaded_refs,
 )
-from streams import changes, keys, requests
+from streams import changes, keys, requests, tallies
+from streams.figure_counters import HOUR_TTL_S, expires, increments, window_of
 from streams.metrics import CONFLICTS
+from streams.tallies import Tally
 from topics.catalog import BY_NAME
 from topics.envelope import Event, Limits, decode
 
@@ -62,10 +76,22 @@ end
 for _, key in ipairs(plan[2]) do
   if redis.call('EXISTS', key) == 1 then return 0 end
 end
-for _, command in ipairs(plan[3]) do redis.call(unpack(command)) end
+for _, command in ipairs(plan[3]) do
+  if command[1] == 'DUE_ALL' then
+    -- Every member of a set due at once (rare: a place changed).
+    for _, member in ipairs(redis.call('SMEMBERS', command[2])) do
+      redis.call('ZADD', command[3], command[4], member)
+    end
+  -- A figure's counter back at zero goes, or the windows' hashes would keep every group ever.
+  elseif redis.call(unpack(command)) == 0 and command[1] == 'HINCRBY' then
+    redis.call('HDEL', command[2], command[3])
+  end
+end
 return 1
 """
 VERSION = "_v"
+# The kinds whose state before the batch the figures count from.
+BEFORE_KINDS = (JOB, SEEKER, MARKET)
 # The occupation indexes an entity is in (a JSON list), so that a later write
 # or the expiry sweep can take it out of exactly those.
 INDEXED = "_in"
@@ -126,11 +152,18 @@ class Store:
         self._write_plan = redis.register_script(WRITE)
         self._sweep_due = redis.register_script(SWEEP_DUE)
         self._forget_pending = redis.register_script(FORGET_PENDING)
+        self._look_up = redis.register_script(tallies.LOOKUP_DISTRICTS)
 
-    async def apply(self, batch: Sequence[Incoming], now_ms: int) -> list[Applied]:
-        refs = refs_of(incoming.event for incoming in batch)
+    async def apply(
+        self, batch: Sequence[Incoming], now_ms: int, recount: Sequence[Ref] = ()
+    ) -> list[Applied]:
+        """Applies the batch; recount names entities to count again in the figures although
+        the batch may not touch them (their due time passed)."""
+        state_refs, tally_refs = tallies.refs_for(incoming.event for incoming in batch)
+        state_refs |= {ref for ref in recount if ref.kind != PAIR}
+        tally_refs |= set(recount)
         for _ in range(MAX_ATTEMPTS):
-            applied = await self._attempt(batch, refs, now_ms)
+            applied = await self._attempt(batch, state_refs, tally_refs, set(recount), now_ms)
             if applied is not None:
                 return applied
             CONFLICTS.inc()
@@ -151,6 +184,14 @@ class Store:
         )
         checkins_due = [keys.DUE_CHECKINS, keys.GEO_CHECKINS, keys.CHECKIN_CARDS]
         return swept + int(await self._sweep_due(keys=checkins_due, args=[now_ms, limit, ""]))
+
+    async def recount_due(self, now_ms: int, limit: int = 500) -> int:
+        """Counts again the jobs and seekers whose figures changed with time alone: a job's
+        deadline, a seeker's active day turning 31 days old."""
+        members = await self.redis.zrangebyscore(keys.DUE_FIGURES, "-inf", now_ms, 0, limit)
+        if members:
+            await self.apply([], now_ms, [tallies.ref_of_due(member) for member in members])
+        return len(members)
 
     async def expired_pending(self, now_ms: int) -> list[tuple[Ref, dict[str, Origin]]]:
         """Referents still missing when their first waiting event's wait ran out."""
@@ -176,19 +217,25 @@ class Store:
         )
 
     async def _attempt(
-        self, batch: Sequence[Incoming], refs: set[Ref], now_ms: int
+        self,
+        batch: Sequence[Incoming],
+        state_refs: set[Ref],
+        tally_refs: set[Ref],
+        recount: set[Ref],
+        now_ms: int,
     ) -> list[Applied] | None:
         """The batch applied, or None when another writer changed what it read."""
         world = World({}, {}, set())
         loaded = Loaded({}, {}, {}, now_ms)
         event_ids = [incoming.event.event_id for incoming in batch]
-        world.seen = await self._load(world, loaded, refs, event_ids)
+        world.seen = await self._load(world, loaded, state_refs, tally_refs, event_ids)
         # Waiting events drained by this batch may touch entities it did not name.
-        while refs := unloaded_refs(world):
-            await self._load(world, loaded, refs, [])
+        while unloaded := _unloaded(world, loaded):
+            await self._load(world, loaded, *unloaded, [])
         applied = apply_batch(world, batch, self.rules)
         plan = Plan()
         changed_cards = self._plan_writes(plan, world, loaded, now_ms)
+        await self._plan_figures(plan, world, loaded, applied, recount, now_ms)
         for request in requests.requests_of(applied, changed_cards):
             plan.xadd(keys.MATCH_REQUESTS, request, requests.MAXLEN)
         checks = [[key, version] for key, version in loaded.versions.items()]
@@ -197,19 +244,32 @@ class Store:
         return applied if int(done) == 1 else None
 
     async def _load(
-        self, world: World, loaded: "Loaded", refs: set[Ref], event_ids: list[str]
+        self,
+        world: World,
+        loaded: "Loaded",
+        state_refs: set[Ref],
+        tally_refs: set[Ref],
+        event_ids: list[str],
     ) -> set[str]:
-        """Loads states and waiting events into the world; returns the event_ids seen."""
-        order = list(refs)
+        """Loads states, waiting events and tallies; returns the event_ids seen."""
+        order, tallied = list(state_refs), list(tally_refs)
         hashes = [key for ref in order for key in (keys.state(ref), keys.pending(ref))]
         seen_keys = [keys.seen(event_id) for event_id in event_ids]
-        reply = await self._read(args=[len(seen_keys), *seen_keys, *hashes])
+        reply = await self._read(
+            args=[len(seen_keys), *seen_keys, *hashes, *map(keys.tally, tallied)]
+        )
+        for index, ref in enumerate(tallied):
+            fields = _pairs(reply[1 + len(hashes) + index])
+            loaded.versions[keys.tally(ref)] = fields.pop(VERSION.encode(), b"").decode()
+            loaded.tallies[ref] = tallies.decode(ref, fields)
         for index, ref in enumerate(order):
             state = _pairs(reply[1 + 2 * index])
             waiting = _pairs(reply[2 + 2 * index])
             loaded.versions[keys.state(ref)] = state.pop(VERSION.encode(), b"").decode()
             loaded.versions[keys.pending(ref)] = waiting.pop(VERSION.encode(), b"").decode()
             loaded.indexed[ref] = orjson.loads(state.pop(INDEXED.encode(), b"[]"))
+            if ref.kind in BEFORE_KINDS:
+                loaded.blobs[ref] = state.get(STATE.encode())
             world.states[ref] = decode_state(ref.kind, state) if state else None
             # Encoded now: the ledger changes states in place.
             loaded.cards[ref] = card_blob(ref, world.states[ref], loaded.now_ms)
@@ -245,6 +305,62 @@ class Store:
             plan.set(keys.seen(event_id), "1", ex=self.seen_ttl_s)
         return changed_cards
 
+    async def _plan_figures(
+        self,
+        plan: "Plan",
+        world: World,
+        loaded: "Loaded",
+        applied: list[Applied],
+        recount: set[Ref],
+        now_ms: int,
+    ) -> None:
+        """Plans the figures' writes: histories, tallies, due times and counters."""
+        histories = {ref: t.history for ref, t in loaded.tallies.items() if t.history is not None}
+        written, occurrences = take_facts(histories, applied)
+        changed = {ref for ref in world.changed if ref.kind in tallies.COUNTED_KINDS}
+        markets = {ref: world.states[ref] for ref in world.changed if ref.kind == MARKET}
+        moved = redistricted({ref: loaded.before(ref) for ref in markets}, markets)
+        followers = await self._followers(world, loaded, moved) if moved else set()
+        if places_moved({ref: loaded.before(ref) for ref in markets}, markets):
+            plan.due_all(keys.COUNTED_SEEKERS, keys.DUE_FIGURES, now_ms)
+        touched = changed | written | recount | followers
+        now = {ref: world.states.get(ref) for ref in touched if ref.kind != PAIR}
+        districts = await tallies.look_up(self.redis, self._look_up, now)
+        # The batch's own markets, not yet written where look_up reads them.
+        districts.of_market.update(
+            {ref.id: state.market.district for ref, state in markets.items()}
+        )
+        recounts = {}
+        for ref in touched:
+            was = loaded.tallies[ref]
+            before = Was(loaded.before(ref), was.history, was.at_ms, was.district)
+            history = histories.get(ref)
+            if ref.kind == JOB:
+                recounts[ref] = recount_job(
+                    before, now[ref], history, now_ms, districts.of_market.get
+                )
+            elif ref.kind == SEEKER:
+                district = districts.of_seeker.get(ref.id)
+                recounts[ref] = recount_seeker(before, now[ref], history, now_ms, district)
+            else:
+                recounts[ref] = recount_pair(before, history, now_ms)
+            _tally(plan, ref, recounts[ref], history, loaded.versions[keys.tally(ref)])
+            if ref.kind == JOB:
+                _follow(plan, ref.id, follows(before.state), follows(now[ref]))
+        _count(plan, total(recounts, occurrences))
+
+    async def _followers(self, world: World, loaded: "Loaded", markets: set[str]) -> set[Ref]:
+        """The jobs that follow the markets' districts, loaded to be counted again."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for market_id in sorted(markets):
+                pipe.smembers(keys.followers(market_id))
+            replies = await pipe.execute()
+        refs = {Ref(JOB, job_id.decode()) for members in replies for job_id in members}
+        missing = refs - world.states.keys()
+        if missing or refs - loaded.tallies.keys():
+            await self._load(world, loaded, missing, refs - loaded.tallies.keys(), [])
+        return refs
+
     def _plan_pending(
         self, plan: "Plan", ref: Ref, waiting: list[Incoming], versions: dict[str, str]
     ) -> None:
@@ -262,12 +378,60 @@ class Store:
 @dataclass
 class Loaded:
     """What the read script returned besides the states: each hash's version, each
-    entity's occupation indexes and matching card."""
+    entity's occupation indexes and matching card, the figures' tallies."""
 
     versions: dict[str, str]
     indexed: dict[Ref, list[str]]
     cards: dict[Ref, str | None]  # each entity's matching card as read, before the batch
     now_ms: int
+    tallies: dict[Ref, Tally] = field(default_factory=dict)
+    # Each job's, seeker's and market's state as read, still encoded: the ledger changes
+    # states in place, and the figures need the state before the batch only for a few.
+    blobs: dict[Ref, bytes | None] = field(default_factory=dict)
+
+    def before(self, ref: Ref) -> Any:
+        blob = self.blobs.get(ref)
+        return None if blob is None else decode_state(ref.kind, {STATE.encode(): blob})
+
+
+def _unloaded(world: World, loaded: Loaded) -> tuple[set[Ref], set[Ref]] | None:
+    """The states and tallies that waiting events in the world touch but were not loaded."""
+    waiting = (incoming.event for queue in world.pending.values() for incoming in queue)
+    state_refs, tally_refs = tallies.refs_for(waiting)
+    state_refs -= world.states.keys()
+    tally_refs -= loaded.tallies.keys()
+    return (state_refs, tally_refs) if state_refs or tally_refs else None
+
+
+def _tally(plan: "Plan", ref: Ref, recount: Recount, history: Any, version: str) -> None:
+    key = keys.tally(ref)
+    fields = {**tallies.encode(history, recount.at_ms), VERSION: _next(version)}
+    if recount.district is None:
+        plan.hdel(key, tallies.DISTRICT)
+    else:
+        fields[tallies.DISTRICT] = recount.district
+    plan.hset(key, fields)
+    if ref.kind == PAIR:
+        plan.expire(key, tallies.PAIR_TTL_S)
+    else:
+        _due(plan, keys.DUE_FIGURES, tallies.due_member(ref), recount.due_ms, True)
+    if ref.kind == SEEKER:
+        plan.sadd(keys.COUNTED_SEEKERS, tallies.due_member(ref))
+
+
+def _follow(plan: "Plan", job_id: str, before: str | None, after: str | None) -> None:
+    if before is not None and before != after:
+        plan.srem(keys.followers(before), job_id)
+    if after is not None:
+        plan.sadd(keys.followers(after), job_id)
+
+
+def _count(plan: "Plan", counts: Counts) -> None:
+    for counters, fields in increments(counts).items():
+        for field_name, n in fields.items():
+            plan.hincrby(counters, field_name, n)
+        if expires(window_of(counters)):
+            plan.expire(counters, HOUR_TTL_S)
 
 
 class Plan:
@@ -298,6 +462,16 @@ class Plan:
 
     def hdel(self, key: str, field: str) -> None:
         self.commands.append(["HDEL", key, field])
+
+    def hincrby(self, key: str, field: str, n: int) -> None:
+        self.commands.append(["HINCRBY", key, field, str(n)])
+
+    def due_all(self, members: str, due: str, at_ms: int) -> None:
+        """Every member of the set due at at_ms in the sorted set (the write script's own)."""
+        self.commands.append(["DUE_ALL", members, due, str(at_ms)])
+
+    def expire(self, key: str, seconds: int) -> None:
+        self.commands.append(["EXPIRE", key, str(seconds)])
 
     def delete(self, key: str) -> None:
         self.commands.append(["DEL", key])
@@ -410,6 +584,7 @@ def _index_market(tx: Plan, market_id: str, state: markets.MarketState) -> None:
     is_station = state.market.kind == "station"
     _place(tx, keys.GEO_STATIONS, market_id, state.market.location, active and is_station)
     _place(tx, keys.GEO_MARKETS, market_id, state.market.location, active and not is_station)
+    tx.hset(keys.PLACE_DISTRICTS, {market_id: state.market.district})
     _tell(tx, changes.place_change(market_id, state))
 
 

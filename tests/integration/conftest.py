@@ -30,6 +30,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ops import stack
 from ops.offsets import commit_group, input_end_offsets
 from ops.settings import Settings, redis_database
+from streams import keys
 from topics.catalog import BY_NAME, DEADLETTER, MATCHES, NOTIFICATIONS
 from topics.fields import Point
 
@@ -231,6 +232,12 @@ def processed(worker: Worker) -> float:
         for sample in family.samples
         if sample.name == "gigstream_events_total"
     )
+
+
+def figures_settled(db: redis.Redis) -> bool:
+    """Whether the worker's sweep has counted again everything due by now (a place that
+    changed makes every seeker due: their nearest place may be another)."""
+    return db.zcount(keys.DUE_FIGURES, "-inf", time.time() * 1000) == 0
 
 
 def differences(got: dict[bytes, Any], wanted: dict[bytes, Any]) -> list[str]:

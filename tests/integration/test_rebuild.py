@@ -29,6 +29,7 @@ from tests.integration.conftest import (
     ROOT,
     DeadLetters,
     differences,
+    figures_settled,
     free_port,
     processed,
     start,
@@ -99,6 +100,9 @@ def city(
         publish(producer, messages[half:])
         for worker in running:
             wait_for(lambda w=worker: processed(w) >= EVENTS, "the whole city applied")
+        for env in (undisturbed, flushed):
+            db = redis.Redis.from_url(env["GIGSTREAM_REDIS_URL"])
+            wait_for(lambda db=db: figures_settled(db), "the figures counted again")
     finally:
         for worker in workers:
             next(worker, None)  # stops it
