@@ -9,6 +9,7 @@ those whose figures changed in the last SESSION_DAYS, MAX_SESSIONS at most. A
 series no longer found is dropped at the next refresh.
 """
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
@@ -18,13 +19,12 @@ import faust
 from prometheus_client import Gauge
 from redis.asyncio import Redis
 
-from processors.figures.activity import CHECKINS, Session, checkins_by_hour, sessions
-from processors.figures.counts import Counts, add
+from processors.figures.activity import Session, checkins_by_hour, sessions
+from processors.figures.counts import Counts, Key
 from processors.figures.fill import conversion, fill_rows
 from processors.figures.groups import CITY, DISTRICT, MARKET, OCCUPATION
 from processors.figures.positions import positions_per_seeker
 from processors.figures.sketch import LEVELS
-from processors.figures.wage_levels import DAILY_WAGE
 from processors.figures.windows import (
     DAY,
     DAY_MS,
@@ -39,7 +39,7 @@ from processors.figures.windows import (
 )
 from streams import metrics
 from streams.figure_counters import read_counts
-from streams.figure_reads import current_window, wages
+from streams.figure_reads import current_window, split, wages
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,13 @@ SESSION_DAYS = 7
 MAX_SESSIONS = 50
 CHECKIN_HOURS = 24  # a market with a check-in in these hours is exported, at 0 if quiet now
 FILL_QUANTILES = ("0.5", "0.9")
+HOURS = ("current", "previous")  # the Beijing hours check-ins are exported for
 # The windows exported: live, today and this week (a month is gigstream report's).
 EXPORTED = (NOW, DAY, WEEK)
 
 Labels = tuple[str, ...]
 Samples = dict[Gauge, dict[Labels, float]]
+Parts = dict[Window, Counts]  # a group's counters, window by window
 FIGURE_GAUGES = (
     metrics.OPEN_POSITIONS,
     metrics.POSTED_POSITIONS,
@@ -121,9 +123,16 @@ def register(app: faust.App, redis: Redis, interval_s: float) -> None:
 async def refresh(redis: Redis, now_ms: int, recency: SessionRecency = _RECENCY) -> None:
     """Reads the counters the figures need, in one round trip, and sets every gauge."""
     counts = await read_counts(redis, windows_read(now_ms))
-    live_sessions = recency.recent(sessions(counts), now_ms)
-    export(samples(lumped(counts, MAX_GROUPS), now_ms, live_sessions))
+    # Reading a city's figures off its counters takes a while: off the event loop, so the
+    # agent and the web server keep going; the gauges are set back on it, all at once.
+    found = await asyncio.to_thread(_samples_of, counts, now_ms, recency)
+    export(found)
     metrics.FIGURES_REFRESHED.set(now_ms / 1000)
+
+
+def _samples_of(counts: Counts, now_ms: int, recency: SessionRecency) -> Samples:
+    live_sessions = recency.recent(sessions(counts), now_ms)
+    return samples(lumped(counts, MAX_GROUPS), now_ms, live_sessions)
 
 
 def windows_read(now_ms: int) -> list[Window]:
@@ -148,27 +157,44 @@ def lumped(counts: Counts, max_groups: int) -> Counts:
     kept: set[tuple[str, str]] = set()
     for by in LUMPED:
         kept.update([group for group in ranked if group[0] == by][:max_groups])
+    if len(kept) == len(activity):
+        return counts
     result: Counts = {}
     for key, n in counts.items():
         if key.by in LUMPED and (key.by, key.group) not in kept:
             key = key._replace(group=OTHER)
-        add(result, {key: n})
+        result[key] = result.get(key, 0) + n
     return result
 
 
 def samples(counts: Counts, now_ms: int, live_sessions: list[Session]) -> Samples:
-    """Every figure gauge's series: labels -> value."""
+    """Every figure gauge's series: labels -> value. Read group by group and window by
+    window: the readers scan all they are given for each figure, window and group, and a
+    city has a hundred thousand counters."""
     found: Samples = defaultdict(dict)
-    _positions(found, counts, now_ms)
-    _wages(found, counts, now_ms)
-    _fill(found, counts, now_ms)
-    _checkins(found, counts, now_ms)
+    _city_at_zero(found)
+    parts: dict[tuple[str, str], dict[Window, Counts]] = defaultdict(dict)
+    for (by, group, window), part in split(counts, _group_and_window).items():
+        parts[by, group][window] = part
+    for (by, group), windows in sorted(parts.items()):
+        if by not in GROUPINGS:
+            continue
+        _positions(found, windows, by, now_ms)
+        _fill(found, windows, by, now_ms)
+        if by in (CITY, OCCUPATION):
+            _wages(found, windows, by, group, now_ms)
+        if by in (CITY, MARKET):
+            _checkins(found, windows, by, group, now_ms)
     for session in live_sessions:
         found[metrics.SESSION_POSTED_JOBS][session.session,] = session.posted_jobs
         found[metrics.SESSION_POSTED_POSITIONS][session.session,] = session.posted_positions
         found[metrics.SESSION_APPLICATIONS][session.session,] = session.applications
         found[metrics.SESSION_HIRES][session.session,] = session.hires
     return found
+
+
+def _group_and_window(key: Key) -> tuple[str, str, Window]:
+    return key.by, key.group, key.window
 
 
 def export(found: Samples) -> None:
@@ -180,77 +206,69 @@ def export(found: Samples) -> None:
             gauge.labels(*labels).set(value)
 
 
-def _positions(found: Samples, counts: Counts, now_ms: int) -> None:
+def _city_at_zero(found: Samples) -> None:
+    """The city-wide counts before anything counts: a flat line, not a missing one."""
+    found[metrics.OPEN_POSITIONS][CITY, ""] = 0
+    found[metrics.WAGE_JOBS][CITY, ""] = 0
+    for period in EXPORTED:
+        found[metrics.ACTIVE_SEEKERS][CITY, "", period] = 0
+        if period != NOW:
+            found[metrics.POSTED_POSITIONS][CITY, "", period] = 0
+            found[metrics.MATCHED_PAIRS][period,] = 0
+    for hour in HOURS:
+        found[metrics.CHECKINS][CITY, "", hour] = 0
+
+
+def _positions(found: Samples, windows: Parts, by: str, now_ms: int) -> None:
     for period in EXPORTED:
         window = current_window(period, now_ms)
-        # City-wide at 0 when nothing counts yet: a flat line, not a missing one.
-        if period == NOW:
-            found[metrics.OPEN_POSITIONS][CITY, ""] = 0
-        else:
-            found[metrics.POSTED_POSITIONS][CITY, "", period] = 0
-        found[metrics.ACTIVE_SEEKERS][CITY, "", period] = 0
-        for by in GROUPINGS:
-            for row in positions_per_seeker(counts, by, window):
-                if period == NOW:
-                    found[metrics.OPEN_POSITIONS][by, row.group] = row.positions
-                else:
-                    found[metrics.POSTED_POSITIONS][by, row.group, period] = row.positions
-                found[metrics.ACTIVE_SEEKERS][by, row.group, period] = row.seekers
-                if row.ratio is not None:
-                    found[metrics.POSITIONS_PER_SEEKER][by, row.group, period] = row.ratio
+        for row in positions_per_seeker(windows.get(window, {}), by, window):
+            if period == NOW:
+                found[metrics.OPEN_POSITIONS][by, row.group] = row.positions
+            else:
+                found[metrics.POSTED_POSITIONS][by, row.group, period] = row.positions
+            found[metrics.ACTIVE_SEEKERS][by, row.group, period] = row.seekers
+            if row.ratio is not None:
+                found[metrics.POSITIONS_PER_SEEKER][by, row.group, period] = row.ratio
 
 
-def _wages(found: Samples, counts: Counts, now_ms: int) -> None:
-    recent = set(recent_days(now_ms))
-    occupations = sorted(
-        {
-            key.group
-            for key in counts
-            if (key.figure, key.by) == (DAILY_WAGE, OCCUPATION) and key.window in recent
-        }
-    )
-    for occupation in [None, *occupations]:
-        row = wages(counts, occupation, now_ms)
-        by, group = (CITY, "") if occupation is None else (OCCUPATION, occupation)
-        found[metrics.WAGE_JOBS][by, group] = row.count
-        if row.levels is None:
-            continue
-        for q, yuan in zip(LEVELS, row.levels, strict=True):
-            found[metrics.DAILY_WAGE][by, group, str(q)] = yuan
-
-
-def _fill(found: Samples, counts: Counts, now_ms: int) -> None:
+def _fill(found: Samples, windows: Parts, by: str, now_ms: int) -> None:
     for period in (DAY, WEEK):
         window = current_window(period, now_ms)
-        for by in GROUPINGS:
-            for row in fill_rows(counts, by, window):
-                labels = (by, row.group, period)
-                if row.fill_rate is not None:
-                    found[metrics.FILL][labels] = row.fill_rate
-                if row.applications_per_job is not None:
-                    found[metrics.APPLICATIONS_PER_JOB][labels] = row.applications_per_job
-                minutes = (row.time_to_fill_p50_minutes, row.time_to_fill_p90_minutes)
-                for q, value in zip(FILL_QUANTILES, minutes, strict=True):
-                    if value is not None:
-                        found[metrics.TIME_TO_FILL][(*labels, q)] = value * 60
-        matched = conversion(counts, window)
-        found[metrics.MATCHED_PAIRS][period,] = matched.matches
-        if matched.rate is not None:
-            found[metrics.MATCH_HIRE_CONVERSION][period,] = matched.rate
+        part = windows.get(window, {})
+        for row in fill_rows(part, by, window):
+            labels = (by, row.group, period)
+            if row.fill_rate is not None:
+                found[metrics.FILL][labels] = row.fill_rate
+            if row.applications_per_job is not None:
+                found[metrics.APPLICATIONS_PER_JOB][labels] = row.applications_per_job
+            minutes = (row.time_to_fill_p50_minutes, row.time_to_fill_p90_minutes)
+            for q, value in zip(FILL_QUANTILES, minutes, strict=True):
+                if value is not None:
+                    found[metrics.TIME_TO_FILL][(*labels, q)] = value * 60
+        if by == CITY:
+            matched = conversion(part, window)
+            found[metrics.MATCHED_PAIRS][period,] = matched.matches
+            if matched.rate is not None:
+                found[metrics.MATCH_HIRE_CONVERSION][period,] = matched.rate
 
 
-def _checkins(found: Samples, counts: Counts, now_ms: int) -> None:
-    hours = last_hours(now_ms)
-    starts = {"current": hours[0].start_ms, "previous": hours[1].start_ms}
-    shown = set(hours)
-    markets = sorted(
-        {
-            key.group
-            for key in counts
-            if (key.figure, key.by) == (CHECKINS, MARKET) and key.window in shown
-        }
-    )
-    for by, market in [(CITY, None), *((MARKET, m) for m in markets)]:
-        by_hour = checkins_by_hour(counts, market)
-        for hour, start_ms in starts.items():
-            found[metrics.CHECKINS][by, market or "", hour] = by_hour.get(start_ms, 0)
+def _wages(found: Samples, windows: Parts, by: str, group: str, now_ms: int) -> None:
+    row = wages(_union(windows, recent_days(now_ms)), None if by == CITY else group, now_ms)
+    if row.levels is None:
+        return
+    found[metrics.WAGE_JOBS][by, group] = row.count
+    for q, yuan in zip(LEVELS, row.levels, strict=True):
+        found[metrics.DAILY_WAGE][by, group, str(q)] = yuan
+
+
+def _checkins(found: Samples, windows: Parts, by: str, group: str, now_ms: int) -> None:
+    by_hour = checkins_by_hour(_union(windows, last_hours(now_ms)), None if by == CITY else group)
+    if not by_hour:
+        return  # no check-in in the last CHECKIN_HOURS
+    for name, hour in zip(HOURS, last_hours(now_ms), strict=False):
+        found[metrics.CHECKINS][by, group, name] = by_hour.get(hour.start_ms, 0)
+
+
+def _union(windows: Parts, wanted: Iterable[Window]) -> Counts:
+    return {key: n for window in wanted for key, n in windows.get(window, {}).items()}

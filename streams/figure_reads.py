@@ -1,10 +1,12 @@
 """The figures as the exporter and the HTTP API read them: the windows asked for, the wage row."""
 
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from processors.figures import sketch, wage_levels
-from processors.figures.counts import Key, buckets
+from processors.figures.counts import Counts, Key
 from processors.figures.groups import CITY, OCCUPATION
 from processors.figures.windows import (
     BEIJING_OFFSET_MS,
@@ -42,9 +44,24 @@ class Wages:
     levels: sketch.Levels | None  # None when count is 0
 
 
-def wages(counts: dict[Key, int], occupation: str | None, now_ms: int) -> Wages:
-    windows = recent_days(now_ms)
+def wages(counts: Mapping[Key, int], occupation: str | None, now_ms: int) -> Wages:
+    """The row from the 30 daily sketches merged (wage_levels.wage_levels' reading), in one
+    pass over the counts: a city has thousands of them."""
+    recent = set(recent_days(now_ms))
     by, group = (CITY, "") if occupation is None else (OCCUPATION, occupation)
-    sketches = [buckets(counts, wage_levels.DAILY_WAGE, by, group, w) for w in windows]
-    count = sum(n for one in sketches for n in one.values())
-    return Wages(occupation, count, wage_levels.wage_levels(counts, occupation, windows))
+    merged: dict[int, int] = {}
+    for key, n in counts.items():
+        if (key.figure, key.by, key.group) != (wage_levels.DAILY_WAGE, by, group):
+            continue
+        if key.window in recent and key.bucket is not None:
+            merged[key.bucket] = merged.get(key.bucket, 0) + n
+    return Wages(occupation, sum(merged.values()), sketch.levels(merged))
+
+
+def split(counts: Mapping[Key, int], part: Callable[[Key], Hashable]) -> dict[Any, Counts]:
+    """The counts in parts by part(key): the readers scan all they are given for each group,
+    so a city's counters are read part by part."""
+    parts: dict[Any, Counts] = {}
+    for key, n in counts.items():
+        parts.setdefault(part(key), {})[key] = n
+    return parts
