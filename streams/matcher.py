@@ -41,8 +41,9 @@ from streams.dispatch import Ask, Dispatcher
 from streams.match_queries import jobs_near_seekers, open_jobs, seekers_near_jobs, seekers_now
 from streams.metrics import MATCH_REQUESTS, MATCH_SECONDS, MATCHES_SENT, PUSHES_SENT
 from streams.pipeline import MAX_BACKOFF_S, REDIS_AWAY
+from streams.store import count_matches
 from topics.fields import epoch_ms
-from topics.outputs import MatchFound, encode_match, encode_notification
+from topics.outputs import MatchFound, encode_match, encode_notification, matched_pair
 
 log = logging.getLogger(__name__)
 GROUP = "matchers"
@@ -126,6 +127,9 @@ class Matcher:
         await asyncio.gather(*deliveries)
         for send, _, _ in outputs:
             (PUSHES_SENT if send is self.send_push else MATCHES_SENT).inc()
+        matched = [matched_pair(value) for send, _, value in outputs if send is self.send_match]
+        if matched:
+            await count_matches(self.redis, matched, epoch_ms(datetime.now(UTC)))
         if entries:
             done = [entry_id for entry_id, _ in entries]
             async with self.redis.pipeline(transaction=True) as pipe:

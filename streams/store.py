@@ -25,11 +25,13 @@ from redis.asyncio import Redis
 
 from processors import applications, cards, checkins, jobs, markets, seekers
 from processors.figures.counts import Counts
+from processors.figures.history import PairHistory, with_match
 from processors.figures.tally import (
     PAIR,
     Recount,
     Was,
     follows,
+    pair_ref,
     places_moved,
     recount_job,
     recount_pair,
@@ -392,6 +394,33 @@ class Loaded:
     def before(self, ref: Ref) -> Any:
         blob = self.blobs.get(ref)
         return None if blob is None else decode_state(ref.kind, {STATE.encode(): blob})
+
+
+async def count_matches(redis: Redis, pairs: Sequence[tuple[str, str]], now_ms: int) -> None:
+    """Counts the pairs (job_id, seeker_id) the matcher matched, for match → hire conversion:
+    once a pair, at its first match, in the same kind of checked write as the worker's."""
+    refs = list(dict.fromkeys(pair_ref(job_id, seeker_id) for job_id, seeker_id in pairs))
+    read, write = redis.register_script(READ), redis.register_script(WRITE)
+    for _ in range(MAX_ATTEMPTS):
+        reply = await read(args=[0, *map(keys.tally, refs)])
+        plan, recounts, checks = Plan(), {}, []
+        for ref, flat in zip(refs, reply[1:], strict=True):
+            fields = _pairs(flat)
+            version = fields.pop(VERSION.encode(), b"").decode()
+            was = tallies.decode(ref, fields)
+            pair = was.history if isinstance(was.history, PairHistory) else PairHistory()
+            history = with_match(pair, now_ms)
+            if history != was.history:
+                recounts[ref] = recount_pair(Was(None, *was), history, now_ms)
+                _tally(plan, ref, recounts[ref], history, version)
+                checks.append([keys.tally(ref), version])
+        if not recounts:
+            return
+        _count(plan, total(recounts, {}))
+        if int(await write(args=[orjson.dumps([checks, [], plan.commands])])) == 1:
+            return
+        CONFLICTS.inc()
+    raise RuntimeError(f"pairs kept changing under the matches ({MAX_ATTEMPTS} attempts)")
 
 
 def _unloaded(world: World, loaded: Loaded) -> tuple[set[Ref], set[Ref]] | None:

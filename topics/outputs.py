@@ -58,6 +58,21 @@ def encode_match(event_id: str, match: MatchFound, at: datetime) -> bytes:
     return msgspec.json.encode(OutputEnvelope(event_id, MATCH_FOUND, at, SOURCE, match))
 
 
+class _MatchedPair(msgspec.Struct, frozen=True):
+    job_id: str
+    seeker_id: str
+
+
+class _MatchEnvelope(msgspec.Struct, frozen=True):
+    data: _MatchedPair
+
+
+def matched_pair(record: bytes) -> tuple[str, str]:
+    """The job and seeker of a match.found record."""
+    data = msgspec.json.decode(record, type=_MatchEnvelope).data
+    return data.job_id, data.seeker_id
+
+
 def encode_notification(notification: NotificationRequested, at: datetime) -> bytes:
     envelope = OutputEnvelope(
         notification.notification_id, NOTIFICATION_REQUESTED, at, SOURCE, notification
