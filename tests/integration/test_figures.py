@@ -1,0 +1,180 @@
+"""The figures a real worker keeps in Redis equal the brute-force oracle of the same city.
+
+A worker of its own group and Redis database applies a seeded simulated city
+(markets and stations, seekers, jobs, check-ins, applications, hires, a live
+stream, malformed and duplicate messages) from the real broker. Its counters,
+every window, must equal the figures recomputed from scratch over the final
+states and the log of facts (tests/processors/figures/oracle.py). A seeker
+counts in the district of the active place nearest their home, as the crow
+flies, as the worker looks it up in Redis's geo indexes.
+"""
+
+import asyncio
+import math
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+import pytest
+import redis
+from kafka import KafkaProducer
+from redis.asyncio import Redis
+
+from ops.settings import Settings, redis_database
+from ops.simulator.feed import Feed, Message
+from processors.figures.counts import Counts
+from processors.figures.fill import MATCHED_HIRES
+from processors.ledger import MARKET, Incoming, Origin, Ref, World, apply_batch, refs_of
+from processors.markets import is_active
+from processors.outcome import Outcome
+from processors.seekers import SeekerState
+from streams.figure_counters import read_counts, window_of
+from streams.replay import store_of
+from streams.store import count_matches
+from tests.integration.conftest import (
+    figures_settled,
+    free_port,
+    processed,
+    start,
+    start_group_at_end,
+    wait_for,
+)
+from tests.processors.figures.oracle import recomputed
+from topics.applications import HireConfirmed
+from topics.catalog import APPLICATIONS, BY_NAME
+from topics.envelope import Event, Limits, decode
+from topics.fields import epoch_ms
+
+EVENTS = 2500
+SEED = 20261127
+FIGURES_DB = 5
+LIMITS = Limits(1_000_000, timedelta(minutes=5))
+EARTH_KM = 6372.797560856  # the radius Redis's geo commands measure with
+
+
+def applied_in_order(cfg: Settings, messages: list[Message]) -> tuple[dict[Ref, Any], list[Event]]:
+    """The final states and the facts (applied or stale events), by the ledger in memory."""
+    store = store_of(cfg)
+    world = World({}, {}, set())
+    facts: list[Event] = []
+    now = datetime.now(UTC)
+    for offset, message in enumerate(messages):
+        topic = BY_NAME[message.topic]
+        event = decode(topic, message.key, message.value, now, store.limits)
+        if not isinstance(event, Event):
+            continue
+        origin = Origin(message.topic, 0, offset, message.key, message.value, epoch_ms(now))
+        for ref in refs_of([event]):
+            world.states.setdefault(ref, None)
+        for applied in apply_batch(world, [Incoming(event, origin)], store.rules):
+            if applied.result.outcome in (Outcome.APPLIED, Outcome.STALE):
+                facts.append(applied.incoming.event)
+    return world.states, facts
+
+
+def nearest_place_district(states: dict[Ref, Any]) -> Any:
+    places = [s for ref, s in states.items() if ref.kind == MARKET and s and is_active(s)]
+
+    def district(seeker: SeekerState) -> str | None:
+        home = seeker.profile.home
+        nearest = min(places, key=lambda p: _km(home, p.market.location), default=None)
+        return None if nearest is None else nearest.market.district
+
+    return district
+
+
+def _km(a: Any, b: Any) -> float:
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_KM * math.asin(math.sqrt(h))
+
+
+def counters_in(url: str) -> Counts:
+    db = redis.Redis.from_url(url)
+    windows = [window_of(key.decode()) for key in db.scan_iter(match="gs:fig:n:*")]
+    return asyncio.run(read_counts(Redis.from_url(url), windows))
+
+
+def hires_in(cfg: Settings, messages: list[Message]) -> list[tuple[str, str]]:
+    hires = []
+    for message in messages:
+        if message.topic == APPLICATIONS.name:
+            event = decode(APPLICATIONS, message.key, message.value, datetime.now(UTC), LIMITS)
+            if isinstance(event, Event) and isinstance(event.data, HireConfirmed):
+                hires.append((event.data.job_id, event.data.seeker_id))
+    return hires
+
+
+@dataclass
+class City:
+    url: str
+    cfg: Settings
+    messages: list[Message]
+    matches: list[tuple[str, str, int]]
+
+
+@pytest.fixture(scope="module")
+def city(live_stack: Settings, producer: KafkaProducer, tmp_path_factory: Any) -> Iterator[City]:
+    """The city applied by a worker, some of its pairs matched just before it began."""
+    url = redis_database(live_stack.redis_url, FIGURES_DB)
+    env = {
+        "GIGSTREAM_APP_ID": f"gigstream-figures-{uuid.uuid4().hex[:8]}",
+        "GIGSTREAM_REDIS_URL": url,
+        "GIGSTREAM_WEB_PORT": str(free_port()),
+        "GIGSTREAM_KAFKA_BOOTSTRAP": live_stack.kafka_bootstrap,
+        "GIGSTREAM_LOG_LEVEL": "warn",
+    }
+    db = redis.Redis.from_url(url)
+    db.flushdb()
+    start_group_at_end(live_stack.kafka_bootstrap, env["GIGSTREAM_APP_ID"])
+    cfg = live_stack.model_copy(update={"redis_url": url})
+    matched_ms = time.time_ns() // 1_000_000
+    begins = datetime.fromtimestamp(matched_ms / 1000 + 2, UTC)
+    messages = list(islice(Feed(SEED, begins, 1000.0), EVENTS))
+    # Hired pairs, matched before their hire, and pairs never hired.
+    pairs = [*list(dict.fromkeys(hires_in(cfg, messages)))[:6], ("job-x", "seeker-y")]
+    asyncio.run(count_matches(Redis.from_url(url), pairs, matched_ms))
+    asyncio.run(count_matches(Redis.from_url(url), pairs, matched_ms + 1000))  # counts once
+    web = f"http://127.0.0.1:{env['GIGSTREAM_WEB_PORT']}"
+    running = start("worker", env, tmp_path_factory.mktemp("figures"), web)
+    worker = next(running)
+    try:
+        for message in messages:
+            producer.send(message.topic, key=message.key, value=message.value)
+        producer.flush()
+        wait_for(lambda: processed(worker) >= EVENTS, "the city applied")
+        wait_for(lambda: figures_settled(db), "the figures counted again")
+        yield City(url, cfg, messages, [(job, seeker, matched_ms) for job, seeker in pairs])
+    finally:
+        next(running, None)  # stops it
+
+
+def test_the_workers_counters_equal_the_figures_recomputed_from_scratch(city: City) -> None:
+    states, facts = applied_in_order(city.cfg, city.messages)
+    places = {r.id: s.market.district for r, s in states.items() if r.kind == MARKET and s}
+    seeker_district = nearest_place_district(states)
+    kinds = {type(fact.data).__name__ for fact in facts}
+    assert {"JobPosted", "Checkin", "ApplicationSubmitted", "HireConfirmed"} <= kinds
+
+    def wrong() -> list[str]:
+        now_ms = time.time_ns() // 1_000_000
+        expected = recomputed(states, facts, city.matches, now_ms, seeker_district, places.get)
+        got = counters_in(city.url)
+        keys_ = sorted(k for k in expected.keys() | got.keys() if expected.get(k) != got.get(k))
+        return [f"{k}: {got.get(k)} != {expected.get(k)}" for k in keys_[:5]] + [
+            f"{len(keys_)} of {len(expected)} counters differ"
+        ] * bool(keys_)
+
+    # Polled: a deadline may pass between the worker's count and this read; its sweep then
+    # counts the job again.
+    give_up = time.monotonic() + 30
+    while (differences := wrong()) and time.monotonic() < give_up:
+        time.sleep(0.2)
+    assert not differences, differences
+    hired = [key for key in counters_in(city.url) if key.figure == MATCHED_HIRES]
+    assert hired  # the conversion counted hires of matched pairs, not only matches
