@@ -7,13 +7,18 @@ point (the test harness and the benchmark each start one so).
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from topics.catalog import INPUT_TOPICS
+from topics.catalog import INPUT_TOPICS, MATCHES
 
 Offsets = dict[TopicPartition, int]
 
 
 def input_end_offsets(bootstrap: str) -> Offsets:
     return end_offsets(bootstrap, [topic.name for topic in INPUT_TOPICS])
+
+
+def replayed_end_offsets(bootstrap: str) -> Offsets:
+    """The end offsets of what a rebuild replays: the inputs and gig.matches."""
+    return end_offsets(bootstrap, [*(topic.name for topic in INPUT_TOPICS), MATCHES.name])
 
 
 def end_offsets(bootstrap: str, topics: list[str]) -> Offsets:

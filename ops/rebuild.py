@@ -7,7 +7,8 @@ from the input topics and stay. The workers must be stopped first: the
 rebuild refuses while their consumer group has members. Records the workers
 had processed are replayed without sending their dead letters and match
 requests again; what they had not reached yet is processed in full. At the
-end the workers' group starts where the replay stopped.
+end the workers' group starts where the replay stopped. The figures' matched
+pairs, which the matchers count, are counted again from gig.matches.
 """
 
 import asyncio
@@ -28,8 +29,8 @@ from ops.offsets import partitions_of
 from ops.settings import Settings
 from processors.ledger import KINDS
 from streams import keys
-from streams.replay import Positions, replay
-from topics.catalog import INPUT_TOPICS, MARKETS
+from streams.replay import Positions, replay, replay_matches
+from topics.catalog import INPUT_TOPICS, MARKETS, MATCHES
 
 PENDING = f"{keys.PREFIX}:pending:"  # events waiting for their referent, by entity
 # Every key the workers derive from the input topics, as SCAN patterns.
@@ -66,7 +67,9 @@ class Rebuilt:
 
 
 def rebuild(cfg: Settings, start: Positions | None = None, progress: bool = True) -> Rebuilt:
-    """Wipes and rebuilds; start (default: each partition's beginning) is for tests."""
+    """Wipes and rebuilds; start (default: each partition's beginning) is for tests.
+
+    The figures' matched pairs come from gig.matches, which the matchers wrote."""
     with _admin(cfg) as admin:
         members = admin.describe_groups([cfg.app_id])[cfg.app_id]["members"]
         if members:
@@ -77,23 +80,30 @@ def rebuild(cfg: Settings, start: Positions | None = None, progress: bool = True
         committed = admin.list_group_offsets(cfg.app_id).get(cfg.app_id, {})
     processed_once = {(tp.topic, tp.partition): o.offset for tp, o in committed.items()}
     first, end = _offsets(cfg)
-    start = start or first
+    start = {**first, **(start or {})}
     db = redis.Redis.from_url(cfg.redis_url)
     wipe(db)
     total = sum(end[where] - start[where] for where in end)
     began = time.perf_counter()
+    places, inputs, matches = _parts(end)
     with tqdm(total=total, unit="event", disable=not progress) as bar:
         # The places first: where a seeker counts in the figures is the district of the
         # place nearest home when they are counted, as it was when the workers ran.
-        for part in _places_first(end):
+        for part in (places, inputs):
             asyncio.run(replay(cfg, start, part, processed_once, bar.update))
-    _commit(cfg, end)
+        asyncio.run(replay_matches(cfg, start, matches, bar.update))
+    _commit(cfg, {**places, **inputs})
     return Rebuilt(total, time.perf_counter() - began)
 
 
-def _places_first(end: Positions) -> list[Positions]:
-    places = {where: stop for where, stop in end.items() if where[0] == MARKETS.name}
-    return [places, {where: stop for where, stop in end.items() if where not in places}]
+def _parts(end: Positions) -> tuple[Positions, Positions, Positions]:
+    """The places' partitions, the other inputs', gig.matches'."""
+
+    def of(topics: set[str]) -> Positions:
+        return {where: stop for where, stop in end.items() if where[0] in topics}
+
+    others = {topic.name for topic in INPUT_TOPICS} - {MARKETS.name}
+    return of({MARKETS.name}), of(others), of({MATCHES.name})
 
 
 def wipe(db: redis.Redis) -> None:
@@ -135,10 +145,10 @@ def _waiting(blob: bytes) -> dict[str, Any]:
 
 
 def _offsets(cfg: Settings) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
-    """Each input partition's first and end offsets."""
+    """Each partition's first and end offsets, of the inputs and gig.matches."""
     consumer = KafkaConsumer(**client_options(cfg, Principal.GIGSTREAM))
     try:
-        partitions = partitions_of(consumer, [topic.name for topic in INPUT_TOPICS])
+        partitions = partitions_of(consumer, [*(t.name for t in INPUT_TOPICS), MATCHES.name])
         first = consumer.beginning_offsets(partitions)
         end = consumer.end_offsets(partitions)
     finally:

@@ -129,7 +129,7 @@ class Matcher:
             (PUSHES_SENT if send is self.send_push else MATCHES_SENT).inc()
         matched = [matched_pair(value) for send, _, value in outputs if send is self.send_match]
         if matched:
-            await count_matches(self.redis, matched, epoch_ms(datetime.now(UTC)))
+            await count_matches(self.redis, matched)
         if entries:
             done = [entry_id for entry_id, _ in entries]
             async with self.redis.pipeline(transaction=True) as pipe:

@@ -323,8 +323,6 @@ class Store:
         markets = {ref: world.states[ref] for ref in world.changed if ref.kind == MARKET}
         moved = redistricted({ref: loaded.before(ref) for ref in markets}, markets)
         followers = await self._followers(world, loaded, moved) if moved else set()
-        if places_moved({ref: loaded.before(ref) for ref in markets}, markets):
-            plan.due_all(keys.COUNTED_SEEKERS, keys.DUE_FIGURES, now_ms)
         touched = changed | written | recount | followers
         now = {ref: world.states.get(ref) for ref in touched if ref.kind != PAIR}
         districts = await tallies.look_up(self.redis, self._look_up, now)
@@ -350,6 +348,9 @@ class Store:
             if ref.kind == JOB:
                 _follow(plan, ref.id, follows(before.state), follows(now[ref]))
         _count(plan, total(recounts, occurrences))
+        if places_moved({ref: loaded.before(ref) for ref in markets}, markets):
+            # Last: the seekers this batch counted, before its places were written, too.
+            plan.due_all(keys.COUNTED_SEEKERS, keys.DUE_FIGURES, now_ms)
 
     async def _followers(self, world: World, loaded: "Loaded", markets: set[str]) -> set[Ref]:
         """The jobs that follow the markets' districts, loaded to be counted again."""
@@ -396,10 +397,15 @@ class Loaded:
         return None if blob is None else decode_state(ref.kind, {STATE.encode(): blob})
 
 
-async def count_matches(redis: Redis, pairs: Sequence[tuple[str, str]], now_ms: int) -> None:
-    """Counts the pairs (job_id, seeker_id) the matcher matched, for match → hire conversion:
-    once a pair, at its first match, in the same kind of checked write as the worker's."""
-    refs = list(dict.fromkeys(pair_ref(job_id, seeker_id) for job_id, seeker_id in pairs))
+async def count_matches(redis: Redis, matches: Sequence[tuple[str, str, int]]) -> None:
+    """Counts the pairs (job_id, seeker_id, when) the matcher matched, for match → hire
+    conversion: once a pair, at its first match, in the same kind of checked write as the
+    worker's. From the records of gig.matches, so a rebuild counts them again alike."""
+    first: dict[Ref, int] = {}
+    for job_id, seeker_id, matched_ms in matches:
+        ref = pair_ref(job_id, seeker_id)
+        first[ref] = min(first.get(ref, matched_ms), matched_ms)
+    refs = list(first)
     read, write = redis.register_script(READ), redis.register_script(WRITE)
     for _ in range(MAX_ATTEMPTS):
         reply = await read(args=[0, *map(keys.tally, refs)])
@@ -409,9 +415,9 @@ async def count_matches(redis: Redis, pairs: Sequence[tuple[str, str]], now_ms: 
             version = fields.pop(VERSION.encode(), b"").decode()
             was = tallies.decode(ref, fields)
             pair = was.history if isinstance(was.history, PairHistory) else PairHistory()
-            history = with_match(pair, now_ms)
+            history = with_match(pair, first[ref])
             if history != was.history:
-                recounts[ref] = recount_pair(Was(None, *was), history, now_ms)
+                recounts[ref] = recount_pair(Was(None, *was), history, first[ref])
                 _tally(plan, ref, recounts[ref], history, version)
                 checks.append([keys.tally(ref), version])
         if not recounts:

@@ -12,7 +12,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from topics.fields import EntityId, Timestamp
+from topics.fields import EntityId, Timestamp, epoch_ms
 
 SOURCE = "gigstream"
 MATCH_FOUND = "match.found"
@@ -64,13 +64,14 @@ class _MatchedPair(msgspec.Struct, frozen=True):
 
 
 class _MatchEnvelope(msgspec.Struct, frozen=True):
+    occurred_at: datetime
     data: _MatchedPair
 
 
-def matched_pair(record: bytes) -> tuple[str, str]:
-    """The job and seeker of a match.found record."""
-    data = msgspec.json.decode(record, type=_MatchEnvelope).data
-    return data.job_id, data.seeker_id
+def matched_pair(record: bytes) -> tuple[str, str, int]:
+    """The job, the seeker and the time (ms) of a match.found record."""
+    envelope = msgspec.json.decode(record, type=_MatchEnvelope)
+    return envelope.data.job_id, envelope.data.seeker_id, epoch_ms(envelope.occurred_at)
 
 
 def encode_notification(notification: NotificationRequested, at: datetime) -> bytes:

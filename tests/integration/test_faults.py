@@ -91,7 +91,7 @@ from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops.offsets import commit_group, end_offsets, input_end_offsets
+from ops.offsets import commit_group, end_offsets, input_end_offsets, replayed_end_offsets
 from ops.rebuild import PENDING, derived_state, rebuild
 from ops.settings import Settings, redis_database
 from processors.ledger import (
@@ -966,7 +966,7 @@ def test_a_worker_killed_mid_stream_ends_in_the_oracle_state_and_every_push_arri
     run, bootstrap = uuid.uuid4().hex[:8], worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"]
     city = City(run, SEED)
     live = group(worker_env, "live", DB_UNDER_TEST, run)
-    start = input_end_offsets(bootstrap)
+    start = replayed_end_offsets(bootstrap)
     commit_group(bootstrap, live.name, start)
     notify_group = f"{live.name}-notify"
     commit_group(bootstrap, notify_group, end_offsets(bootstrap, [NOTIFICATIONS.name]))
@@ -1041,7 +1041,7 @@ def test_the_survivor_of_two_workers_takes_over_the_partitions_of_one_killed(
     run, bootstrap = uuid.uuid4().hex[:8], worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"]
     city = City(run, SEED + 1)
     live = group(worker_env, "pair", DB_UNDER_TEST, run)
-    start = input_end_offsets(bootstrap)
+    start = replayed_end_offsets(bootstrap)
     commit_group(bootstrap, live.name, start)
     letters = Tail(bootstrap, DEADLETTER.name)
     feed = Feed(producer)

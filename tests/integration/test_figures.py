@@ -24,6 +24,8 @@ import redis
 from kafka import KafkaProducer
 from redis.asyncio import Redis
 
+from ops.offsets import replayed_end_offsets
+from ops.rebuild import derived_state, rebuild
 from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed, Message
 from processors.figures.counts import Counts
@@ -36,6 +38,8 @@ from streams.figure_counters import read_counts, window_of
 from streams.replay import store_of
 from streams.store import count_matches
 from tests.integration.conftest import (
+    Worker,
+    differences,
     figures_settled,
     free_port,
     processed,
@@ -45,9 +49,10 @@ from tests.integration.conftest import (
 )
 from tests.processors.figures.oracle import recomputed
 from topics.applications import HireConfirmed
-from topics.catalog import APPLICATIONS, BY_NAME
+from topics.catalog import APPLICATIONS, BY_NAME, MATCHES
 from topics.envelope import Event, Limits, decode
 from topics.fields import epoch_ms
+from topics.outputs import MatchFound, encode_match, matched_pair
 
 EVENTS = 2500
 SEED = 20261127
@@ -116,6 +121,21 @@ class City:
     cfg: Settings
     messages: list[Message]
     matches: list[tuple[str, str, int]]
+    began: dict[tuple[str, int], int]  # where the inputs and gig.matches ended before it
+    worker: Iterator[Worker]  # next() stops it
+
+
+def matches_sent(
+    producer: KafkaProducer, pairs: list[tuple[str, str]], at: datetime
+) -> list[bytes]:
+    """match.found records on gig.matches, as a matcher sends them."""
+    records = []
+    for n, (job_id, seeker_id) in enumerate(pairs):
+        found = MatchFound(job_id, seeker_id, 0.8, 6.0, ["步行约6分钟"])
+        records.append(encode_match(f"m-figures-{uuid.uuid4().hex}-{n}", found, at))
+        producer.send(MATCHES.name, key=seeker_id.encode(), value=records[-1])
+    producer.flush()
+    return records
 
 
 @pytest.fixture(scope="module")
@@ -132,14 +152,21 @@ def city(live_stack: Settings, producer: KafkaProducer, tmp_path_factory: Any) -
     db = redis.Redis.from_url(url)
     db.flushdb()
     start_group_at_end(live_stack.kafka_bootstrap, env["GIGSTREAM_APP_ID"])
-    cfg = live_stack.model_copy(update={"redis_url": url})
+    cfg = live_stack.model_copy(update={"redis_url": url, "app_id": env["GIGSTREAM_APP_ID"]})
+    began = {
+        (tp.topic, tp.partition): offset
+        for tp, offset in replayed_end_offsets(live_stack.kafka_bootstrap).items()
+    }
     matched_ms = time.time_ns() // 1_000_000
     begins = datetime.fromtimestamp(matched_ms / 1000 + 2, UTC)
     messages = list(islice(Feed(SEED, begins, 1000.0), EVENTS))
-    # Hired pairs, matched before their hire, and pairs never hired.
+    # Hired pairs, matched before their hire, and pairs never hired; counted as a matcher
+    # counts what it sent, and a pair matched again later counts once.
     pairs = [*list(dict.fromkeys(hires_in(cfg, messages)))[:6], ("job-x", "seeker-y")]
-    asyncio.run(count_matches(Redis.from_url(url), pairs, matched_ms))
-    asyncio.run(count_matches(Redis.from_url(url), pairs, matched_ms + 1000))  # counts once
+    first = matches_sent(producer, pairs, datetime.fromtimestamp(matched_ms / 1000, UTC))
+    again = matches_sent(producer, pairs, datetime.fromtimestamp(matched_ms / 1000 + 1, UTC))
+    for records in (first, again):
+        asyncio.run(count_matches(Redis.from_url(url), [matched_pair(r) for r in records]))
     web = f"http://127.0.0.1:{env['GIGSTREAM_WEB_PORT']}"
     running = start("worker", env, tmp_path_factory.mktemp("figures"), web)
     worker = next(running)
@@ -149,7 +176,8 @@ def city(live_stack: Settings, producer: KafkaProducer, tmp_path_factory: Any) -
         producer.flush()
         wait_for(lambda: processed(worker) >= EVENTS, "the city applied")
         wait_for(lambda: figures_settled(db), "the figures counted again")
-        yield City(url, cfg, messages, [(job, seeker, matched_ms) for job, seeker in pairs])
+        matches = [(job, seeker, matched_ms) for job, seeker in pairs]
+        yield City(url, cfg, messages, matches, began, running)
     finally:
         next(running, None)  # stops it
 
@@ -178,3 +206,14 @@ def test_the_workers_counters_equal_the_figures_recomputed_from_scratch(city: Ci
     assert not differences, differences
     hired = [key for key in counters_in(city.url) if key.figure == MATCHED_HIRES]
     assert hired  # the conversion counted hires of matched pairs, not only matches
+
+
+def test_a_rebuild_counts_the_same_figures_and_the_matched_pairs_from_gig_matches(
+    city: City,
+) -> None:
+    db = redis.Redis.from_url(city.url)
+    live = derived_state(db)
+    assert any(key.startswith(b"gs:fig:pair:") for key in live)
+    next(city.worker, None)  # stopped: a rebuild refuses while the group has members
+    rebuild(city.cfg, start=city.began, progress=False)
+    assert not (wrong := differences(derived_state(db), live)), wrong

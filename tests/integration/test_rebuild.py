@@ -21,7 +21,7 @@ import pytest
 import redis
 from kafka import KafkaAdminClient, KafkaProducer
 
-from ops.offsets import input_end_offsets
+from ops.offsets import replayed_end_offsets
 from ops.rebuild import RebuildError, derived_state, rebuild
 from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed, Message
@@ -78,7 +78,7 @@ def city(
         start_group_at_end(live_stack.kafka_bootstrap, env["GIGSTREAM_APP_ID"])
     began = {
         (tp.topic, tp.partition): offset
-        for tp, offset in input_end_offsets(live_stack.kafka_bootstrap).items()
+        for tp, offset in replayed_end_offsets(live_stack.kafka_bootstrap).items()
     }
     messages = list(islice(Feed(SEED, datetime.now(UTC), 1000.0), EVENTS))
     half = EVENTS // 2
