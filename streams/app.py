@@ -16,10 +16,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ops.kafka_auth import Principal, faust_credentials
 from ops.settings import settings
 from processors.outcome import Outcome
-from streams import circle_views, lag, match_views
+from streams import circle_views, figure_metrics, figure_views, lag, match_views
 from streams.match_worker import rules_of
-from streams.metrics import EVENTS, INTERNAL_ERRORS, LATE_EVENTS
+from streams.metrics import DEADLETTERS, EVENTS, INTERNAL_ERRORS, LATE_EVENTS
 from streams.pipeline import Pipeline
+from streams.rejections import Reason
 from streams.replay import store_of
 from topics.catalog import DEADLETTER, INPUT_TOPICS
 from topics.fields import epoch_ms
@@ -106,6 +107,8 @@ for _name in INPUT_NAMES:
     for _outcome in Outcome:
         EVENTS.labels(_name, _outcome)
         LATE_EVENTS.labels(_name, _outcome)
+    for _reason in Reason:
+        DEADLETTERS.labels(_name, _reason)
 
 
 @app.page("/metrics")
@@ -116,6 +119,8 @@ async def metrics(web: Any, request: Any) -> Any:
 
 circle_views.register(app, store.redis, cfg.travel_model())
 match_views.register(app, store.redis, rules_of(cfg), cfg.tokens())
+figure_views.register(app, store.redis)
+figure_metrics.register(app, store.redis, cfg.figures_interval_s)
 
 
 class Worker(faust.Worker):
