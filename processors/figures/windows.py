@@ -6,6 +6,7 @@ calendar months of Beijing days.
 """
 
 import calendar
+import functools
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -68,6 +69,8 @@ def month_window(day: int) -> Window:
 PERIODS = {DAY: day_window, WEEK: week_window, MONTH: month_window}
 
 
+# A figure asks for the same few days' periods again and again, per group and per entity.
+@functools.lru_cache(maxsize=4096)
 def periods_of(day: int) -> tuple[Window, Window, Window]:
     """The day, the week and the month a Beijing day belongs to.
 
