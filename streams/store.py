@@ -92,8 +92,6 @@ end
 return 1
 """
 VERSION = "_v"
-# The kinds whose state before the batch the figures count from.
-BEFORE_KINDS = (JOB, SEEKER, MARKET)
 # The occupation indexes an entity is in (a JSON list), so that a later write
 # or the expiry sweep can take it out of exactly those.
 INDEXED = "_in"
@@ -228,7 +226,7 @@ class Store:
     ) -> list[Applied] | None:
         """The batch applied, or None when another writer changed what it read."""
         world = World({}, {}, set())
-        loaded = Loaded({}, {}, {}, now_ms)
+        loaded = Loaded({}, {})
         event_ids = [incoming.event.event_id for incoming in batch]
         world.seen = await self._load(world, loaded, state_refs, tally_refs, event_ids)
         # Waiting events drained by this batch may touch entities it did not name.
@@ -270,11 +268,8 @@ class Store:
             loaded.versions[keys.state(ref)] = state.pop(VERSION.encode(), b"").decode()
             loaded.versions[keys.pending(ref)] = waiting.pop(VERSION.encode(), b"").decode()
             loaded.indexed[ref] = orjson.loads(state.pop(INDEXED.encode(), b"[]"))
-            if ref.kind in BEFORE_KINDS:
-                loaded.blobs[ref] = state.get(STATE.encode())
+            loaded.blobs[ref] = state.get(STATE.encode())
             world.states[ref] = decode_state(ref.kind, state) if state else None
-            # Encoded now: the ledger changes states in place.
-            loaded.cards[ref] = card_blob(ref, world.states[ref], loaded.now_ms)
             if waiting:
                 world.pending[ref] = [self._incoming(blob) for blob in waiting.values()]
         return {event_id for event_id, flag in zip(event_ids, reply[0], strict=True) if flag}
@@ -298,7 +293,7 @@ class Store:
             plan.hset(key, {**encode_state(state), VERSION: _next(versions[key])})
             write_index(plan, ref, state, now_ms, loaded.indexed.get(ref, []))
             card = card_blob(ref, state, now_ms)
-            if card != loaded.cards.get(ref):
+            if card != card_blob(ref, loaded.before(ref), now_ms):
                 _card(plan, CARDS[ref.kind], ref.id, card)
                 changed_cards.add(ref)
         for ref in world.pending_changed:
@@ -381,15 +376,13 @@ class Store:
 @dataclass
 class Loaded:
     """What the read script returned besides the states: each hash's version, each
-    entity's occupation indexes and matching card, the figures' tallies."""
+    entity's occupation indexes, the figures' tallies and each state as read."""
 
     versions: dict[str, str]
     indexed: dict[Ref, list[str]]
-    cards: dict[Ref, str | None]  # each entity's matching card as read, before the batch
-    now_ms: int
     tallies: dict[Ref, Tally] = field(default_factory=dict)
-    # Each job's, seeker's and market's state as read, still encoded: the ledger changes
-    # states in place, and the figures need the state before the batch only for a few.
+    # Each state as read, still encoded: the ledger changes states in place, and only
+    # the few it changed need theirs from before the batch (their card, their figures).
     blobs: dict[Ref, bytes | None] = field(default_factory=dict)
 
     def before(self, ref: Ref) -> Any:
