@@ -37,10 +37,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench import circle, matching
 from ops import stack
-from ops.offsets import Offsets, commit_group, input_end_offsets
+from ops.offsets import Offsets, commit_group, end_offsets, input_end_offsets
 from ops.rebuild import rebuild
 from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed
+from topics.catalog import MATCHES
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results.json"
@@ -195,7 +196,9 @@ def run_worker(cfg: Settings, group: str, start: Offsets, count: int) -> dict[st
 def rebuild_speed(cfg: Settings, group: str, start: Offsets) -> dict[str, Any]:
     """`gigstream rebuild` of the pipeline's database, from where the pipeline began."""
     bench_cfg = cfg.model_copy(update={"redis_url": bench_redis_url(cfg), "app_id": group})
-    positions = {(tp.topic, tp.partition): offset for tp, offset in start.items()}
+    # gig.matches from where it ends now: no matcher ran beside the pipeline's worker.
+    matches = end_offsets(cfg.kafka_bootstrap, [MATCHES.name])
+    positions = {(tp.topic, tp.partition): offset for tp, offset in {**start, **matches}.items()}
     done = rebuild(bench_cfg, start=positions, progress=False)
     return {
         "events": done.events,
