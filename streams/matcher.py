@@ -41,7 +41,7 @@ from streams.dispatch import Ask, Dispatcher
 from streams.match_queries import jobs_near_seekers, open_jobs, seekers_near_jobs, seekers_now
 from streams.metrics import MATCH_REQUESTS, MATCH_SECONDS, MATCHES_SENT, PUSHES_SENT
 from streams.pipeline import MAX_BACKOFF_S, REDIS_AWAY
-from streams.store import count_matches
+from streams.tallies import count_matches
 from topics.fields import epoch_ms
 from topics.outputs import MatchFound, encode_match, encode_notification, matched_pair
 

@@ -19,7 +19,8 @@ from ops.kafka_auth import Principal, client_options
 from ops.settings import Settings
 from processors.ledger import Rules
 from streams.pipeline import Pipeline
-from streams.store import Store, count_matches
+from streams.store import Store
+from streams.tallies import count_matches
 from topics.catalog import DEADLETTER
 from topics.envelope import Limits
 from topics.outputs import matched_pair

@@ -8,10 +8,9 @@ appeared meanwhile and then, atomically, applies every write of the batch.
 If another worker or agent got there first, the batch is decided again on
 fresh state, so last-writer-wins and the duplicate check hold across workers.
 Two commands a batch instead of several per event: the per-command cost of
-the client, not Redis, was what limited throughput.
-
-The scripts name their keys in ARGV, which a single Redis allows; Redis
-Cluster would need the batch split by hash slot first.
+the client, not Redis, was what limited throughput. The scripts and the plan
+are streams.plan's; the indexes, cards and change feed that follow a state
+are streams.indexes'; the figures counted in the same write, streams.tallies'.
 """
 
 from collections.abc import Sequence
@@ -23,15 +22,10 @@ import msgspec
 import orjson
 from redis.asyncio import Redis
 
-from processors import applications, cards, checkins, jobs, markets, seekers
-from processors.figures.counts import Counts
-from processors.figures.history import PairHistory, with_match
 from processors.figures.tally import (
     PAIR,
-    Recount,
     Was,
     follows,
-    pair_ref,
     places_moved,
     recount_job,
     recount_pair,
@@ -41,8 +35,6 @@ from processors.figures.tally import (
     total,
 )
 from processors.ledger import (
-    APPLICATION,
-    CHECKIN,
     JOB,
     MARKET,
     SEEKER,
@@ -56,51 +48,13 @@ from processors.ledger import (
     apply_batch,
 )
 from streams import changes, keys, requests, tallies
-from streams.figure_counters import HOUR_TTL_S, expires, increments, window_of
+from streams.indexes import CARDS, INDEXED, card_blob, write_card, write_index
 from streams.metrics import CONFLICTS
+from streams.plan import MAX_ATTEMPTS, READ, VERSION, WRITE, Plan, next_version, pairs
 from streams.tallies import Tally
 from topics.catalog import BY_NAME
 from topics.envelope import Event, Limits, decode
 
-READ = """
-local seen_count = tonumber(ARGV[1])
-local seen = {}
-for i = 2, seen_count + 1 do seen[#seen + 1] = redis.call('EXISTS', ARGV[i]) end
-local out = {seen}
-for i = seen_count + 2, #ARGV do out[#out + 1] = redis.call('HGETALL', ARGV[i]) end
-return out
-"""
-WRITE = """
-local plan = cjson.decode(ARGV[1])
-for _, check in ipairs(plan[1]) do
-  if (redis.call('HGET', check[1], '_v') or '') ~= check[2] then return 0 end
-end
-for _, key in ipairs(plan[2]) do
-  if redis.call('EXISTS', key) == 1 then return 0 end
-end
-for _, command in ipairs(plan[3]) do
-  if command[1] == 'DUE_ALL' then
-    -- Every member of a set due at once (rare: a place changed).
-    for _, member in ipairs(redis.call('SMEMBERS', command[2])) do
-      redis.call('ZADD', command[3], command[4], member)
-    end
-  -- A figure's counter back at zero goes, or the windows' hashes would keep every group ever.
-  elseif redis.call(unpack(command)) == 0 and command[1] == 'HINCRBY' then
-    redis.call('HDEL', command[2], command[3])
-  end
-end
-return 1
-"""
-VERSION = "_v"
-# The occupation indexes an entity is in (a JSON list), so that a later write
-# or the expiry sweep can take it out of exactly those.
-INDEXED = "_in"
-# The hash of each kind's matching cards (processors.cards), written only when a
-# card changed: the same card would change no match.
-CARDS = {JOB: keys.JOB_CARDS, SEEKER: keys.SEEKER_CARDS, CHECKIN: keys.CHECKIN_CARDS}
-# Contention between a handful of agents settles in a few attempts; far more
-# means a bug, and the pipeline then isolates the batch message by message.
-MAX_ATTEMPTS = 50
 # KEYS: the deadlines, the geo index, the cards; with a change feed (KEYS[4])
 # each drop is told there too, by its entry's fields after the member's
 # (ARGV[4] MAXLEN, ARGV[5] the id field, ARGV[6..] the rest). ARGV[3] names the
@@ -259,12 +213,12 @@ class Store:
             args=[len(seen_keys), *seen_keys, *hashes, *map(keys.tally, tallied)]
         )
         for index, ref in enumerate(tallied):
-            fields = _pairs(reply[1 + len(hashes) + index])
+            fields = pairs(reply[1 + len(hashes) + index])
             loaded.versions[keys.tally(ref)] = fields.pop(VERSION.encode(), b"").decode()
             loaded.tallies[ref] = tallies.decode(ref, fields)
         for index, ref in enumerate(order):
-            state = _pairs(reply[1 + 2 * index])
-            waiting = _pairs(reply[2 + 2 * index])
+            state = pairs(reply[1 + 2 * index])
+            waiting = pairs(reply[2 + 2 * index])
             loaded.versions[keys.state(ref)] = state.pop(VERSION.encode(), b"").decode()
             loaded.versions[keys.pending(ref)] = waiting.pop(VERSION.encode(), b"").decode()
             loaded.indexed[ref] = orjson.loads(state.pop(INDEXED.encode(), b"[]"))
@@ -283,18 +237,18 @@ class Store:
             raise ValueError(f"a waiting event no longer decodes: {event.reason}")
         return Incoming(event, origin)
 
-    def _plan_writes(self, plan: "Plan", world: World, loaded: "Loaded", now_ms: int) -> set[Ref]:
+    def _plan_writes(self, plan: Plan, world: World, loaded: "Loaded", now_ms: int) -> set[Ref]:
         """Plans every write of the batch; returns the entities whose matching card changed."""
         versions = loaded.versions
         changed_cards: set[Ref] = set()
         for ref in world.changed:
             state = world.states[ref]
             key = keys.state(ref)
-            plan.hset(key, {**encode_state(state), VERSION: _next(versions[key])})
+            plan.hset(key, {**encode_state(state), VERSION: next_version(versions[key])})
             write_index(plan, ref, state, now_ms, loaded.indexed.get(ref, []))
             card = card_blob(ref, state, now_ms)
             if card != card_blob(ref, loaded.before(ref), now_ms):
-                _card(plan, CARDS[ref.kind], ref.id, card)
+                write_card(plan, CARDS[ref.kind], ref.id, card)
                 changed_cards.add(ref)
         for ref in world.pending_changed:
             self._plan_pending(plan, ref, world.pending.get(ref, []), versions)
@@ -304,7 +258,7 @@ class Store:
 
     async def _plan_figures(
         self,
-        plan: "Plan",
+        plan: Plan,
         world: World,
         loaded: "Loaded",
         applied: list[Applied],
@@ -339,10 +293,10 @@ class Store:
                 recounts[ref] = recount_seeker(before, now[ref], history, now_ms, district)
             else:
                 recounts[ref] = recount_pair(before, history, now_ms)
-            _tally(plan, ref, recounts[ref], history, loaded.versions[keys.tally(ref)])
+            tallies.plan_tally(plan, ref, recounts[ref], history, loaded.versions[keys.tally(ref)])
             if ref.kind == JOB:
-                _follow(plan, ref.id, follows(before.state), follows(now[ref]))
-        _count(plan, total(recounts, occurrences))
+                tallies.plan_follow(plan, ref.id, follows(before.state), follows(now[ref]))
+        tallies.plan_counts(plan, total(recounts, occurrences))
         if places_moved({ref: loaded.before(ref) for ref in markets}, markets):
             # Last: the seekers this batch counted, before its places were written, too.
             plan.due_all(keys.COUNTED_SEEKERS, keys.DUE_FIGURES, now_ms)
@@ -360,7 +314,7 @@ class Store:
         return refs
 
     def _plan_pending(
-        self, plan: "Plan", ref: Ref, waiting: list[Incoming], versions: dict[str, str]
+        self, plan: Plan, ref: Ref, waiting: list[Incoming], versions: dict[str, str]
     ) -> None:
         key = keys.pending(ref)
         plan.delete(key)
@@ -368,7 +322,7 @@ class Store:
             plan.zrem(keys.DUE_PENDING, keys.pending_member(ref))
             return
         blobs = {i.event.event_id: msgspec.json.encode(i.origin).decode() for i in waiting}
-        plan.hset(key, {**blobs, VERSION: _next(versions[key])})
+        plan.hset(key, {**blobs, VERSION: next_version(versions[key])})
         oldest = min(i.origin.received_ms for i in waiting)
         plan.zadd(keys.DUE_PENDING, {keys.pending_member(ref): oldest + self.pending_ttl_ms})
 
@@ -390,38 +344,6 @@ class Loaded:
         return None if blob is None else decode_state(ref.kind, {STATE.encode(): blob})
 
 
-async def count_matches(redis: Redis, matches: Sequence[tuple[str, str, int]]) -> None:
-    """Counts the pairs (job_id, seeker_id, when) the matcher matched, for match → hire
-    conversion: once a pair, at its first match, in the same kind of checked write as the
-    worker's. From the records of gig.matches, so a rebuild counts them again alike."""
-    first: dict[Ref, int] = {}
-    for job_id, seeker_id, matched_ms in matches:
-        ref = pair_ref(job_id, seeker_id)
-        first[ref] = min(first.get(ref, matched_ms), matched_ms)
-    refs = list(first)
-    read, write = redis.register_script(READ), redis.register_script(WRITE)
-    for _ in range(MAX_ATTEMPTS):
-        reply = await read(args=[0, *map(keys.tally, refs)])
-        plan, recounts, checks = Plan(), {}, []
-        for ref, flat in zip(refs, reply[1:], strict=True):
-            fields = _pairs(flat)
-            version = fields.pop(VERSION.encode(), b"").decode()
-            was = tallies.decode(ref, fields)
-            pair = was.history if isinstance(was.history, PairHistory) else PairHistory()
-            history = with_match(pair, first[ref])
-            if history != was.history:
-                recounts[ref] = recount_pair(Was(None, *was), history, first[ref])
-                _tally(plan, ref, recounts[ref], history, version)
-                checks.append([keys.tally(ref), version])
-        if not recounts:
-            return
-        _count(plan, total(recounts, {}))
-        if int(await write(args=[orjson.dumps([checks, [], plan.commands])])) == 1:
-            return
-        CONFLICTS.inc()
-    raise RuntimeError(f"pairs kept changing under the matches ({MAX_ATTEMPTS} attempts)")
-
-
 def _unloaded(world: World, loaded: Loaded) -> tuple[set[Ref], set[Ref]] | None:
     """The states and tallies that waiting events in the world touch but were not loaded."""
     waiting = (incoming.event for queue in world.pending.values() for incoming in queue)
@@ -429,95 +351,6 @@ def _unloaded(world: World, loaded: Loaded) -> tuple[set[Ref], set[Ref]] | None:
     state_refs -= world.states.keys()
     tally_refs -= loaded.tallies.keys()
     return (state_refs, tally_refs) if state_refs or tally_refs else None
-
-
-def _tally(plan: "Plan", ref: Ref, recount: Recount, history: Any, version: str) -> None:
-    key = keys.tally(ref)
-    fields = {**tallies.encode(history, recount.at_ms), VERSION: _next(version)}
-    if recount.district is None:
-        plan.hdel(key, tallies.DISTRICT)
-    else:
-        fields[tallies.DISTRICT] = recount.district
-    plan.hset(key, fields)
-    if ref.kind == PAIR:
-        plan.expire(key, tallies.PAIR_TTL_S)
-    else:
-        _due(plan, keys.DUE_FIGURES, tallies.due_member(ref), recount.due_ms, True)
-    if ref.kind == SEEKER:
-        plan.sadd(keys.COUNTED_SEEKERS, tallies.due_member(ref))
-
-
-def _follow(plan: "Plan", job_id: str, before: str | None, after: str | None) -> None:
-    if before is not None and before != after:
-        plan.srem(keys.followers(before), job_id)
-    if after is not None:
-        plan.sadd(keys.followers(after), job_id)
-
-
-def _count(plan: "Plan", counts: Counts) -> None:
-    for counters, fields in increments(counts).items():
-        for field_name, n in fields.items():
-            plan.hincrby(counters, field_name, n)
-        if expires(window_of(counters)):
-            plan.expire(counters, HOUR_TTL_S)
-
-
-class Plan:
-    """The writes of one batch, as Redis commands for the write script to run atomically."""
-
-    def __init__(self) -> None:
-        self.commands: list[list[str]] = []
-
-    def hset(self, key: str, mapping: dict[str, str]) -> None:
-        self.commands.append(["HSET", key, *(x for item in mapping.items() for x in item)])
-
-    def geoadd(self, key: str, lon_lat_member: tuple[float, float, str]) -> None:
-        lon, lat, member = lon_lat_member
-        self.commands.append(["GEOADD", key, repr(lon), repr(lat), member])
-
-    def zadd(self, key: str, scores: dict[str, int]) -> None:
-        for member, score in scores.items():
-            self.commands.append(["ZADD", key, str(score), member])
-
-    def zrem(self, key: str, member: str) -> None:
-        self.commands.append(["ZREM", key, member])
-
-    def sadd(self, key: str, member: str) -> None:
-        self.commands.append(["SADD", key, member])
-
-    def srem(self, key: str, member: str) -> None:
-        self.commands.append(["SREM", key, member])
-
-    def hdel(self, key: str, field: str) -> None:
-        self.commands.append(["HDEL", key, field])
-
-    def hincrby(self, key: str, field: str, n: int) -> None:
-        self.commands.append(["HINCRBY", key, field, str(n)])
-
-    def due_all(self, members: str, due: str, at_ms: int) -> None:
-        """Every member of the set due at at_ms in the sorted set (the write script's own)."""
-        self.commands.append(["DUE_ALL", members, due, str(at_ms)])
-
-    def expire(self, key: str, seconds: int) -> None:
-        self.commands.append(["EXPIRE", key, str(seconds)])
-
-    def delete(self, key: str) -> None:
-        self.commands.append(["DEL", key])
-
-    def set(self, key: str, value: str, ex: int) -> None:
-        self.commands.append(["SET", key, value, "EX", str(ex)])
-
-    def xadd(self, key: str, fields: dict[str, str], maxlen: int) -> None:
-        pairs = (x for item in fields.items() for x in item)
-        self.commands.append(["XADD", key, "MAXLEN", "~", str(maxlen), "*", *pairs])
-
-
-def _pairs(flat: list[bytes]) -> dict[bytes, bytes]:
-    return dict(zip(flat[::2], flat[1::2], strict=True))
-
-
-def _next(version: str) -> str:
-    return str(int(version or 0) + 1)
 
 
 STATE = "state"
@@ -544,120 +377,3 @@ async def read_states(redis: Redis, refs: Sequence[Ref]) -> list[tuple[Ref, Any]
         for ref, blob in zip(refs, blobs, strict=True)
         if blob is not None
     ]
-
-
-def write_index(tx: Plan, ref: Ref, state: Any, now_ms: int, indexed: Sequence[str] = ()) -> None:
-    """Keep the global indexes in step with one entity's new state.
-
-    indexed: the occupation indexes the entity was in before this write.
-    """
-    if ref.kind == JOB:
-        _index_job(tx, ref.id, state, now_ms)
-        _index_occupations(
-            tx, ref, state.job.location, occupation_indexes(ref, state, now_ms), indexed
-        )
-    elif ref.kind == SEEKER:
-        _place(tx, keys.GEO_SEEKERS, ref.id, state.profile.home, seekers.is_active(state))
-        _tell(tx, changes.seeker_change(ref.id, state))
-        _index_occupations(
-            tx, ref, state.profile.home, occupation_indexes(ref, state, now_ms), indexed
-        )
-    elif ref.kind == CHECKIN:
-        present = checkins.is_present(state, now_ms)
-        _place(tx, keys.GEO_CHECKINS, ref.id, state.place, present)
-        _due(tx, keys.DUE_CHECKINS, ref.id, state.until_ms, present)
-    elif ref.kind == MARKET:
-        _index_market(tx, ref.id, state)
-    elif ref.kind == APPLICATION:
-        _index_application(tx, ref.id, state)
-
-
-def occupation_indexes(ref: Ref, state: Any, now_ms: int) -> list[str]:
-    """The per-occupation geo indexes an open job or an active seeker belongs in."""
-    if ref.kind == JOB:
-        return [keys.jobs_of(state.job.occupation)] if jobs.is_open(state, now_ms) else []
-    if ref.kind == SEEKER and seekers.is_active(state):
-        mode = state.profile.travel_mode
-        return [
-            keys.seekers_of(occupation, mode)
-            for occupation in dict.fromkeys(state.profile.occupations)
-        ]
-    return []
-
-
-def _index_occupations(
-    tx: Plan, ref: Ref, point: Any, now: list[str], before: Sequence[str]
-) -> None:
-    for index in set(before) - set(now):
-        tx.zrem(index, ref.id)
-    for index in now:
-        tx.geoadd(index, (point.lon, point.lat, ref.id))
-    # Left out when empty, as the sweep leaves it: a state reads the same however
-    # its events were batched (a rebuild compares them).
-    if now:
-        tx.hset(keys.state(ref), {INDEXED: orjson.dumps(now).decode()})
-    elif before:
-        tx.hdel(keys.state(ref), INDEXED)
-
-
-def _index_job(tx: Plan, job_id: str, state: jobs.JobState, now_ms: int) -> None:
-    is_open = jobs.is_open(state, now_ms)
-    _place(tx, keys.GEO_JOBS, job_id, state.job.location, is_open)
-    _due(tx, keys.DUE_JOBS, job_id, jobs.deadline_ms(state), is_open)
-    _tell(tx, changes.job_change(job_id, state, now_ms))
-
-
-def _index_market(tx: Plan, market_id: str, state: markets.MarketState) -> None:
-    active = markets.is_active(state)
-    is_station = state.market.kind == "station"
-    _place(tx, keys.GEO_STATIONS, market_id, state.market.location, active and is_station)
-    _place(tx, keys.GEO_MARKETS, market_id, state.market.location, active and not is_station)
-    tx.hset(keys.PLACE_DISTRICTS, {market_id: state.market.district})
-    _tell(tx, changes.place_change(market_id, state))
-
-
-def _index_application(tx: Plan, application_id: str, state: applications.ApplicationState) -> None:
-    key = keys.job_applications(state.job_id)
-    if state.withdrawn:
-        tx.srem(key, application_id)
-    else:
-        tx.sadd(key, application_id)
-
-
-def card_blob(ref: Ref, state: Any, now_ms: int) -> str | None:
-    """The entity's matching card (processors.cards) as stored, or None when it has none."""
-    if state is None:
-        return None
-    card: msgspec.Struct | None = None
-    if ref.kind == JOB:
-        card = cards.job_card(state, now_ms)
-    elif ref.kind == SEEKER:
-        card = cards.seeker_card(state)
-    elif ref.kind == CHECKIN:
-        card = cards.checkin_card(state, now_ms)
-    return None if card is None else msgspec.json.encode(card).decode()
-
-
-def _card(tx: Plan, hash_key: str, member: str, blob: str | None) -> None:
-    if blob is None:
-        tx.hdel(hash_key, member)
-    else:
-        tx.hset(hash_key, {member: blob})
-
-
-def _tell(tx: Plan, change: dict[str, str]) -> None:
-    tx.xadd(keys.CHANGES, change, changes.MAXLEN)
-
-
-def _place(tx: Plan, geo: str, member: str, point: Any, present: bool) -> None:
-    if present and point is not None:
-        tx.geoadd(geo, (point.lon, point.lat, member))
-    else:
-        tx.zrem(geo, member)
-
-
-def _due(tx: Plan, due: str, member: str, at_ms: int | None, present: bool) -> None:
-    if present and at_ms is not None:
-        tx.zadd(due, {member: at_ms})
-    else:
-        tx.zrem(due, member)

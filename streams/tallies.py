@@ -8,18 +8,33 @@ the same atomic write as the states, so a counter moves exactly when the
 state or history it counts does.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
+import orjson
 from redis.asyncio import Redis
 
-from processors.figures.history import JobHistory, PairHistory, SeekerHistory
-from processors.figures.tally import PAIR, History, histories_of
+from processors.figures.counts import Counts
+from processors.figures.history import JobHistory, PairHistory, SeekerHistory, with_match
+from processors.figures.tally import (
+    PAIR,
+    History,
+    Recount,
+    Was,
+    histories_of,
+    pair_ref,
+    recount_pair,
+    total,
+)
 from processors.jobs import JobState
 from processors.ledger import JOB, SEEKER, Ref, refs_of
 from processors.seekers import SeekerState
 from streams import keys
+from streams.figure_counters import HOUR_TTL_S, expires, increments, window_of
+from streams.indexes import due
+from streams.metrics import CONFLICTS
+from streams.plan import MAX_ATTEMPTS, READ, VERSION, WRITE, Plan, next_version, pairs
 from topics.envelope import Event
 
 HISTORY, AT, DISTRICT = "h", "at", "d"
@@ -134,3 +149,69 @@ async def look_up(redis: Redis, script: Any, states: Mapping[Ref, Any]) -> Distr
         seeker_id: name for (seeker_id, _), name in zip(seekers, names[len(markets) :], strict=True)
     }
     return Districts(of_market, of_seeker)
+
+
+def plan_tally(plan: Plan, ref: Ref, recount: Recount, history: Any, version: str) -> None:
+    """The entity's tally as counted now, and when to count it again."""
+    key = keys.tally(ref)
+    fields = {**encode(history, recount.at_ms), VERSION: next_version(version)}
+    if recount.district is None:
+        plan.hdel(key, DISTRICT)
+    else:
+        fields[DISTRICT] = recount.district
+    plan.hset(key, fields)
+    if ref.kind == PAIR:
+        plan.expire(key, PAIR_TTL_S)
+    else:
+        due(plan, keys.DUE_FIGURES, due_member(ref), recount.due_ms, True)
+    if ref.kind == SEEKER:
+        plan.sadd(keys.COUNTED_SEEKERS, due_member(ref))
+
+
+def plan_follow(plan: Plan, job_id: str, before: str | None, after: str | None) -> None:
+    """The job among the followers of the market whose district it counts in, if any."""
+    if before is not None and before != after:
+        plan.srem(keys.followers(before), job_id)
+    if after is not None:
+        plan.sadd(keys.followers(after), job_id)
+
+
+def plan_counts(plan: Plan, counts: Counts) -> None:
+    """The counters' HINCRBYs (and the expiry of hour windows)."""
+    for counters, fields in increments(counts).items():
+        for field_name, n in fields.items():
+            plan.hincrby(counters, field_name, n)
+        if expires(window_of(counters)):
+            plan.expire(counters, HOUR_TTL_S)
+
+
+async def count_matches(redis: Redis, matches: Sequence[tuple[str, str, int]]) -> None:
+    """Counts the pairs (job_id, seeker_id, when) the matcher matched, for match → hire
+    conversion: once a pair, at its first match, in the same kind of checked write as the
+    worker's. From the records of gig.matches, so a rebuild counts them again alike."""
+    first: dict[Ref, int] = {}
+    for job_id, seeker_id, matched_ms in matches:
+        ref = pair_ref(job_id, seeker_id)
+        first[ref] = min(first.get(ref, matched_ms), matched_ms)
+    refs = list(first)
+    read, write = redis.register_script(READ), redis.register_script(WRITE)
+    for _ in range(MAX_ATTEMPTS):
+        reply = await read(args=[0, *map(keys.tally, refs)])
+        plan, recounts, checks = Plan(), {}, []
+        for ref, flat in zip(refs, reply[1:], strict=True):
+            fields = pairs(flat)
+            version = fields.pop(VERSION.encode(), b"").decode()
+            was = decode(ref, fields)
+            pair = was.history if isinstance(was.history, PairHistory) else PairHistory()
+            history = with_match(pair, first[ref])
+            if history != was.history:
+                recounts[ref] = recount_pair(Was(None, *was), history, first[ref])
+                plan_tally(plan, ref, recounts[ref], history, version)
+                checks.append([keys.tally(ref), version])
+        if not recounts:
+            return
+        plan_counts(plan, total(recounts, {}))
+        if int(await write(args=[orjson.dumps([checks, [], plan.commands])])) == 1:
+            return
+        CONFLICTS.inc()
+    raise RuntimeError(f"pairs kept changing under the matches ({MAX_ATTEMPTS} attempts)")

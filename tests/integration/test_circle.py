@@ -28,7 +28,8 @@ from processors import jobs
 from processors.ledger import JOB, MARKET, Ref
 from processors.travel import MODES
 from streams import keys
-from streams.store import STATE, card_blob, encode_state
+from streams.indexes import card_blob
+from streams.store import STATE, encode_state
 from tests import factory
 from tests.integration.conftest import Publisher, Worker, clear_spot, is_clear, wait_for
 from topics.fields import Point, TravelMode

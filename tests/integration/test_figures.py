@@ -36,7 +36,7 @@ from processors.outcome import Outcome
 from processors.seekers import SeekerState
 from streams.figure_counters import read_counts, window_of
 from streams.replay import store_of
-from streams.store import count_matches
+from streams.tallies import count_matches
 from tests.integration.conftest import (
     Worker,
     differences,

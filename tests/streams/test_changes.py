@@ -11,7 +11,8 @@ from processors.circle import Coverage, JobSpot, PlaceSpot, SeekerSpot, recomput
 from processors.ledger import JOB, MARKET, SEEKER, Ref
 from processors.travel import MODES, TravelModel
 from streams import changes, keys
-from streams.store import Plan, write_index
+from streams.indexes import write_index
+from streams.plan import Plan
 from tests import factory
 from topics.jobs import JobClosed, JobPosted
 from topics.markets import MarketRemoved, MarketUpserted

@@ -4,7 +4,7 @@ from typing import Any
 
 from processors.ledger import World, apply_batch, refs_of, unloaded_refs
 from streams import requests
-from streams.store import card_blob
+from streams.indexes import card_blob
 from tests import factory
 from tests.processors.test_ledger import NOW, RULES, fresh, incoming
 
