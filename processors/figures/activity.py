@@ -13,7 +13,7 @@ about, each counted once.
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from processors.figures.counts import Counts, Key, by_group, combined, spread
+from processors.figures.counts import Counts, Key, Terms, by_group, expand, spread, term
 from processors.figures.fill import APPLICATIONS, POSTED_JOBS
 from processors.figures.groups import CITY, CITY_WIDE, MARKET, SESSION
 from processors.figures.history import JobHistory
@@ -42,16 +42,20 @@ def checkin_counts(data: Checkin, occurred_ms: int) -> Counts:
 
 
 def job_counts(state: JobState, history: JobHistory) -> Counts:
+    return expand(job_terms(state, history))
+
+
+def job_terms(state: JobState, history: JobHistory) -> Terms:
     session = session_of(history.source)
     if session is None:
-        return {}
+        return []
     group = [(SESSION, session)]
-    return combined(
-        spread(POSTED_JOBS, group, [EVER], 1),
-        spread(POSTED_POSITIONS, group, [EVER], state.job.headcount),
-        spread(APPLICATIONS, group, [EVER], len(history.applications)),
-        spread(HIRES, group, [EVER], len(state.hires)),
-    )
+    return [
+        *term(POSTED_JOBS, group, [EVER], 1),
+        *term(POSTED_POSITIONS, group, [EVER], state.job.headcount),
+        *term(APPLICATIONS, group, [EVER], len(history.applications)),
+        *term(HIRES, group, [EVER], len(state.hires)),
+    ]
 
 
 @dataclass(frozen=True)

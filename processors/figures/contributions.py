@@ -1,7 +1,7 @@
 """What one job, seeker, matched pair or check-in adds to the counters: what the wiring calls."""
 
 from processors.figures import activity, fill, positions, wage_levels
-from processors.figures.counts import Counts, combined
+from processors.figures.counts import Counts, Terms, expand
 from processors.figures.groups import MarketDistrict, SeekerDistrict
 from processors.figures.history import JobHistory, PairHistory, SeekerHistory, is_fact
 from processors.jobs import JobState
@@ -18,15 +18,25 @@ def of_job(
     market_district: MarketDistrict,
 ) -> Counts:
     """Nothing until the job is posted; its facts from before then count from that moment."""
+    return expand(job_terms(state, history, now_ms, market_district))
+
+
+def job_terms(
+    state: JobState | None,
+    history: JobHistory | None,
+    now_ms: int,
+    market_district: MarketDistrict,
+) -> Terms:
+    """of_job, not yet expanded."""
     if state is None:
-        return {}
+        return []
     history = history or JobHistory()
-    return combined(
-        positions.job_counts(state, history, now_ms, market_district),
-        fill.job_counts(state, history, market_district),
-        wage_levels.job_counts(state, history),
-        activity.job_counts(state, history),
-    )
+    return [
+        *positions.job_terms(state, history, now_ms, market_district),
+        *fill.job_terms(state, history, market_district),
+        *wage_levels.job_terms(state, history),
+        *activity.job_terms(state, history),
+    ]
 
 
 def of_seeker(
@@ -36,13 +46,27 @@ def of_seeker(
     seeker_district: SeekerDistrict,
 ) -> Counts:
     """Nothing until the seeker registers: a seeker is counted once registered."""
+    return expand(seeker_terms(state, history, now_ms, seeker_district))
+
+
+def seeker_terms(
+    state: SeekerState | None,
+    history: SeekerHistory | None,
+    now_ms: int,
+    seeker_district: SeekerDistrict,
+) -> Terms:
+    """of_seeker, not yet expanded."""
     if state is None:
-        return {}
-    return positions.seeker_counts(state, history or SeekerHistory(), now_ms, seeker_district)
+        return []
+    return positions.seeker_terms(state, history or SeekerHistory(), now_ms, seeker_district)
 
 
 def of_pair(pair: PairHistory | None) -> Counts:
-    return {} if pair is None else fill.pair_counts(pair)
+    return expand(pair_terms(pair))
+
+
+def pair_terms(pair: PairHistory | None) -> Terms:
+    return [] if pair is None else fill.pair_terms(pair)
 
 
 def of_event(event: Event, result: Result) -> Counts:

@@ -5,6 +5,7 @@ contributions, so adding two Counts merges them and a change is counted by
 adding the difference between what an entity contributes after and before.
 """
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
@@ -42,6 +43,47 @@ def spread(
         for by, group in groups
         for window in windows
     }
+
+
+class Term(NamedTuple):
+    """n counted once in each group and each window, not yet expanded into counters: two
+    contributions that share a term need not expand it to tell their difference."""
+
+    figure: str
+    groups: tuple[Group, ...]
+    windows: tuple[Window, ...]
+    n: int
+    bucket: int | None = None
+
+
+Terms = list[Term]
+
+
+def term(
+    figure: str,
+    groups: Iterable[Group],
+    windows: Iterable[Window],
+    n: int,
+    bucket: int | None = None,
+) -> Terms:
+    """spread() as a term; groups and windows in order, so that equal terms compare equal."""
+    if n == 0:
+        return []
+    return [Term(figure, tuple(sorted(groups)), tuple(sorted(windows)), n, bucket)]
+
+
+def expand(terms: Iterable[Term]) -> Counts:
+    total: Counts = {}
+    for each in terms:
+        add(total, spread(each.figure, each.groups, each.windows, each.n, each.bucket))
+    return total
+
+
+def change(before: Iterable[Term], after: Iterable[Term]) -> Counts:
+    """delta(expand(before), expand(after)), expanding only the terms not in both."""
+    old, new = Counter(before), Counter(after)
+    shared = old & new
+    return delta(expand((old - shared).elements()), expand((new - shared).elements()))
 
 
 def combined(*parts: Mapping[Key, int]) -> Counts:

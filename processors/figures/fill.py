@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from processors.figures import sketch
-from processors.figures.counts import Counts, Key, buckets, by_group, combined, spread
+from processors.figures.counts import Counts, Key, Terms, buckets, by_group, expand, term
 from processors.figures.groups import CITY, CITY_WIDE, MarketDistrict, job_groups
 from processors.figures.history import JobHistory, PairHistory
 from processors.figures.positions import POSTED_POSITIONS
@@ -48,32 +48,40 @@ def filled_ms(state: JobState, history: JobHistory) -> int | None:
 
 
 def job_counts(state: JobState, history: JobHistory, market_district: MarketDistrict) -> Counts:
+    return expand(job_terms(state, history, market_district))
+
+
+def job_terms(state: JobState, history: JobHistory, market_district: MarketDistrict) -> Terms:
     if history.posted_ms is None:
-        return {}
+        return []
     groups = job_groups(state, market_district)
     windows = periods_of(day_of(history.posted_ms))
     filled_positions = min(len(state.hires), state.job.headcount)
-    parts = [
-        spread(POSTED_JOBS, groups, windows, 1),
-        spread(FILLED_POSITIONS, groups, windows, filled_positions),
-        spread(APPLICATIONS, groups, windows, len(history.applications)),
+    terms = [
+        *term(POSTED_JOBS, groups, windows, 1),
+        *term(FILLED_POSITIONS, groups, windows, filled_positions),
+        *term(APPLICATIONS, groups, windows, len(history.applications)),
     ]
     filled = filled_ms(state, history)
     if filled is not None:
         minutes = max(0, filled - history.posted_ms) / _MINUTE_MS
-        parts.append(spread(TIME_TO_FILL, groups, windows, 1, sketch.bucket_of(minutes)))
-    return combined(*parts)
+        terms += term(TIME_TO_FILL, groups, windows, 1, sketch.bucket_of(minutes))
+    return terms
 
 
 def pair_counts(pair: PairHistory) -> Counts:
+    return expand(pair_terms(pair))
+
+
+def pair_terms(pair: PairHistory) -> Terms:
     if pair.matched_ms is None:
-        return {}
+        return []
     windows = periods_of(day_of(pair.matched_ms))
     hired = pair.hired_ms is not None and pair.hired_ms >= pair.matched_ms
-    return combined(
-        spread(MATCHES, [CITY_WIDE], windows, 1),
-        spread(MATCHED_HIRES, [CITY_WIDE], windows, int(hired)),
-    )
+    return [
+        *term(MATCHES, [CITY_WIDE], windows, 1),
+        *term(MATCHED_HIRES, [CITY_WIDE], windows, int(hired)),
+    ]
 
 
 @dataclass(frozen=True)

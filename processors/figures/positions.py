@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from processors import jobs, seekers
-from processors.figures.counts import Counts, Key, by_group, combined, spread
+from processors.figures.counts import Counts, Key, Terms, by_group, expand, term
 from processors.figures.groups import (
     MARKET,
     MarketDistrict,
@@ -53,14 +53,20 @@ ACTIVE_SEEKERS = "active_seekers"
 def job_counts(
     state: JobState, history: JobHistory, now_ms: int, market_district: MarketDistrict
 ) -> Counts:
+    return expand(job_terms(state, history, now_ms, market_district))
+
+
+def job_terms(
+    state: JobState, history: JobHistory, now_ms: int, market_district: MarketDistrict
+) -> Terms:
     groups = job_groups(state, market_district)
-    live: Counts = {}
+    terms: Terms = []
     if jobs.is_open(state, now_ms):
-        live = spread(OPEN_POSITIONS, groups, [LIVE], jobs.remaining_headcount(state))
-    if history.posted_ms is None:
-        return live
-    windows = periods_of(day_of(history.posted_ms))
-    return combined(live, spread(POSTED_POSITIONS, groups, windows, state.job.headcount))
+        terms += term(OPEN_POSITIONS, groups, [LIVE], jobs.remaining_headcount(state))
+    if history.posted_ms is not None:
+        windows = periods_of(day_of(history.posted_ms))
+        terms += term(POSTED_POSITIONS, groups, windows, state.job.headcount)
+    return terms
 
 
 def job_due_ms(state: JobState, now_ms: int) -> int | None:
@@ -71,19 +77,28 @@ def job_due_ms(state: JobState, now_ms: int) -> int | None:
 def seeker_counts(
     state: SeekerState, history: SeekerHistory, now_ms: int, seeker_district: SeekerDistrict
 ) -> Counts:
+    return expand(seeker_terms(state, history, now_ms, seeker_district))
+
+
+def seeker_terms(
+    state: SeekerState, history: SeekerHistory, now_ms: int, seeker_district: SeekerDistrict
+) -> Terms:
+    """A term per window: a new active day leaves the terms of the others as they were."""
     groups = seeker_groups(state, seeker_district)
     windows = {window for day in history.days for window in periods_of(day)}
     visits = {(window, market) for day, market in history.visits for window in periods_of(day)}
-    parts = [
-        spread(ACTIVE_SEEKERS, groups, windows, 1),
-        {Key(ACTIVE_SEEKERS, MARKET, market, window): 1 for window, market in visits},
+    terms = [t for window in windows for t in term(ACTIVE_SEEKERS, groups, [window], 1)]
+    terms += [
+        t
+        for window, market in visits
+        for t in term(ACTIVE_SEEKERS, [(MARKET, market)], [window], 1)
     ]
     today = day_of(now_ms)
     if seekers.is_active(state) and any(is_recent(day, today) for day in history.days):
         markets = {market for day, market in history.visits if is_recent(day, today)}
-        parts.append(spread(ACTIVE_SEEKERS, groups, [LIVE], 1))
-        parts.append(spread(ACTIVE_SEEKERS, ((MARKET, m) for m in markets), [LIVE], 1))
-    return combined(*parts)
+        terms += term(ACTIVE_SEEKERS, groups, [LIVE], 1)
+        terms += term(ACTIVE_SEEKERS, [(MARKET, m) for m in markets], [LIVE], 1)
+    return terms
 
 
 def seeker_due_ms(state: SeekerState, history: SeekerHistory, now_ms: int) -> int | None:

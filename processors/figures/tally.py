@@ -14,13 +14,13 @@ from typing import Any, NamedTuple
 
 from processors.figures.contributions import (
     job_due_ms,
+    job_terms,
     of_event,
-    of_job,
-    of_pair,
-    of_seeker,
+    pair_terms,
     seeker_due_ms,
+    seeker_terms,
 )
-from processors.figures.counts import Counts, add, delta
+from processors.figures.counts import Counts, Terms, add, change
 from processors.figures.groups import MarketDistrict, job_district
 from processors.figures.history import (
     JobHistory,
@@ -149,12 +149,12 @@ def recount_job(
     market_district: MarketDistrict,
 ) -> Recount:
     at = _at(was, now_ms)
-    old: Counts = {}
+    old: Terms = []
     if was.at_ms is not None:
-        old = of_job(was.state, _job(was.history), was.at_ms, lambda _market: was.district)
-    new = of_job(state, _job(history), at, market_district)
+        old = job_terms(was.state, _job(was.history), was.at_ms, lambda _market: was.district)
+    new = job_terms(state, _job(history), at, market_district)
     district = None if state is None else job_district(state, market_district)
-    return Recount(delta(old, new), at, district, job_due_ms(state, at))
+    return Recount(change(old, new), at, district, job_due_ms(state, at))
 
 
 def recount_seeker(
@@ -165,16 +165,16 @@ def recount_seeker(
     district: str | None,
 ) -> Recount:
     at = _at(was, now_ms)
-    old: Counts = {}
+    old: Terms = []
     if was.at_ms is not None:
-        old = of_seeker(was.state, _seeker(was.history), was.at_ms, lambda _seeker: was.district)
-    new = of_seeker(state, _seeker(history), at, lambda _seeker: district)
-    return Recount(delta(old, new), at, district, seeker_due_ms(state, _seeker(history), at))
+        old = seeker_terms(was.state, _seeker(was.history), was.at_ms, lambda _: was.district)
+    new = seeker_terms(state, _seeker(history), at, lambda _seeker: district)
+    return Recount(change(old, new), at, district, seeker_due_ms(state, _seeker(history), at))
 
 
 def recount_pair(was: Was, history: History | None, now_ms: int) -> Recount:
-    old = {} if was.at_ms is None else of_pair(_pair(was.history))
-    return Recount(delta(old, of_pair(_pair(history))), _at(was, now_ms), None, None)
+    old = [] if was.at_ms is None else pair_terms(_pair(was.history))
+    return Recount(change(old, pair_terms(_pair(history))), _at(was, now_ms), None, None)
 
 
 def total(recounts: Mapping[Ref, Recount], occurrences: Counts) -> Counts:

@@ -11,7 +11,7 @@ sketches adds their counts.
 from collections.abc import Mapping
 
 from processors.figures import sketch
-from processors.figures.counts import Counts, Key, buckets, spread
+from processors.figures.counts import Counts, Key, Terms, buckets, expand, term
 from processors.figures.groups import CITY, CITY_WIDE, OCCUPATION
 from processors.figures.history import JobHistory
 from processors.figures.windows import Window, day_of, periods_of
@@ -22,12 +22,16 @@ DAILY_WAGE = "daily_wage"
 
 
 def job_counts(state: JobState, history: JobHistory) -> Counts:
+    return expand(job_terms(state, history))
+
+
+def job_terms(state: JobState, history: JobHistory) -> Terms:
     daily = daily_wage(state.job.wage)
     if history.posted_ms is None or daily is None:
-        return {}
+        return []
     groups = [CITY_WIDE, (OCCUPATION, state.job.occupation)]
     windows = periods_of(day_of(history.posted_ms))
-    return spread(DAILY_WAGE, groups, windows, 1, sketch.bucket_of(daily))
+    return term(DAILY_WAGE, groups, windows, 1, sketch.bucket_of(daily))
 
 
 def wage_levels(
