@@ -149,6 +149,8 @@ def _up(args: argparse.Namespace) -> int:
         f"  HTTP API:     http://{cfg.web_host}:{cfg.web_port}/circle/jobs?lat=32.2&lon=119.45"
         "&mode=ebike, /seekers/<id>/matches, /jobs/<id>/candidates"
         f" (those two with {bearer})\n"
+        f"  figures:      http://{cfg.web_host}:{cfg.web_port}/figures/positions-per-seeker"
+        "?by=occupation, /figures/wages?occupation=保洁员; gigstream report --period week\n"
         f"  the circle:   http://{cfg.web_host}:{cfg.circle_port}/circle/coverage,"
         " /circle/gaps?k=5, /metrics\n"
         f"  pushes:       notify's log ({cfg.notify_sender} sender),"
