@@ -312,7 +312,7 @@ def write_readme_table(results: dict[str, Any]) -> None:
         "|---|---|",
         f"| events (mixed city stream, 2% bad, 1% duplicate) | {results['events']:,} |",
         f"| raw limit: aiokafka consume + orjson decode | {raw['events_per_s']:,} events/s |",
-        "| pipeline: one worker, validation + state + indexes |"
+        "| pipeline: one worker, validation + state + indexes + figures |"
         f" {pipe['events_per_s']:,} events/s |",
         f"| pipeline ÷ raw limit | {results['pipeline_to_raw_ratio']} |",
         "| batch processing time p50 / p99 (≤ 500 events a batch) |"
