@@ -270,7 +270,8 @@ class Store:
         written, occurrences = take_facts(histories, applied)
         changed = {ref for ref in world.changed if ref.kind in tallies.COUNTED_KINDS}
         markets = {ref: world.states[ref] for ref in world.changed if ref.kind == MARKET}
-        moved = redistricted({ref: loaded.before(ref) for ref in markets}, markets)
+        markets_before = {ref: loaded.before(ref) for ref in markets}
+        moved = redistricted(markets_before, markets)
         followers = await self._followers(world, loaded, moved) if moved else set()
         touched = changed | written | recount | followers
         now = {ref: world.states.get(ref) for ref in touched if ref.kind != PAIR}
@@ -297,7 +298,7 @@ class Store:
             if ref.kind == JOB:
                 tallies.plan_follow(plan, ref.id, follows(before.state), follows(now[ref]))
         tallies.plan_counts(plan, total(recounts, occurrences))
-        if places_moved({ref: loaded.before(ref) for ref in markets}, markets):
+        if places_moved(markets_before, markets):
             # Last: the seekers this batch counted, before its places were written, too.
             plan.due_all(keys.COUNTED_SEEKERS, keys.DUE_FIGURES, now_ms)
 
@@ -338,10 +339,15 @@ class Loaded:
     # Each state as read, still encoded: the ledger changes states in place, and only
     # the few it changed need theirs from before the batch (their card, their figures).
     blobs: dict[Ref, bytes | None] = field(default_factory=dict)
+    decoded: dict[Ref, Any] = field(default_factory=dict)  # blobs decoded once asked for
 
     def before(self, ref: Ref) -> Any:
-        blob = self.blobs.get(ref)
-        return None if blob is None else decode_state(ref.kind, {STATE.encode(): blob})
+        """The state as read; a changed job's or seeker's is asked for its card and figures."""
+        if ref not in self.decoded:
+            blob = self.blobs.get(ref)
+            state = None if blob is None else decode_state(ref.kind, {STATE.encode(): blob})
+            self.decoded[ref] = state
+        return self.decoded[ref]
 
 
 def _unloaded(world: World, loaded: Loaded) -> tuple[set[Ref], set[Ref]] | None:
