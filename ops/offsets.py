@@ -16,9 +16,12 @@ def input_end_offsets(bootstrap: str) -> Offsets:
     return end_offsets(bootstrap, [topic.name for topic in INPUT_TOPICS])
 
 
+# What a rebuild replays: the inputs, and gig.matches for the figures' matched pairs.
+REPLAYED = [*(topic.name for topic in INPUT_TOPICS), MATCHES.name]
+
+
 def replayed_end_offsets(bootstrap: str) -> Offsets:
-    """The end offsets of what a rebuild replays: the inputs and gig.matches."""
-    return end_offsets(bootstrap, [*(topic.name for topic in INPUT_TOPICS), MATCHES.name])
+    return end_offsets(bootstrap, REPLAYED)
 
 
 def end_offsets(bootstrap: str, topics: list[str]) -> Offsets:

@@ -25,7 +25,7 @@ from kafka.structs import OffsetAndMetadata
 from tqdm import tqdm
 
 from ops.kafka_auth import Principal, client_options
-from ops.offsets import partitions_of
+from ops.offsets import REPLAYED, partitions_of
 from ops.settings import Settings
 from processors.ledger import KINDS
 from streams import keys
@@ -148,7 +148,7 @@ def _offsets(cfg: Settings) -> tuple[dict[tuple[str, int], int], dict[tuple[str,
     """Each partition's first and end offsets, of the inputs and gig.matches."""
     consumer = KafkaConsumer(**client_options(cfg, Principal.GIGSTREAM))
     try:
-        partitions = partitions_of(consumer, [*(t.name for t in INPUT_TOPICS), MATCHES.name])
+        partitions = partitions_of(consumer, REPLAYED)
         first = consumer.beginning_offsets(partitions)
         end = consumer.end_offsets(partitions)
     finally:
