@@ -10,12 +10,11 @@ flies, as the worker looks it up in Redis's geo indexes.
 """
 
 import asyncio
-import math
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
@@ -34,6 +33,7 @@ from processors.ledger import MARKET, Incoming, Origin, Ref, World, apply_batch,
 from processors.markets import is_active
 from processors.outcome import Outcome
 from processors.seekers import SeekerState
+from processors.travel import distance_km
 from streams.figure_counters import read_counts, window_of
 from streams.replay import store_of
 from streams.tallies import count_matches
@@ -50,15 +50,13 @@ from tests.integration.conftest import (
 from tests.processors.figures.oracle import recomputed
 from topics.applications import HireConfirmed
 from topics.catalog import APPLICATIONS, BY_NAME, MATCHES
-from topics.envelope import Event, Limits, decode
+from topics.envelope import Event, decode
 from topics.fields import epoch_ms
 from topics.outputs import MatchFound, encode_match, matched_pair
 
 EVENTS = 2500
 SEED = 20261127
 FIGURES_DB = 5
-LIMITS = Limits(1_000_000, timedelta(minutes=5))
-EARTH_KM = 6372.797560856  # the radius Redis's geo commands measure with
 
 
 def applied_in_order(cfg: Settings, messages: list[Message]) -> tuple[dict[Ref, Any], list[Event]]:
@@ -86,17 +84,11 @@ def nearest_place_district(states: dict[Ref, Any]) -> Any:
 
     def district(seeker: SeekerState) -> str | None:
         home = seeker.profile.home
-        nearest = min(places, key=lambda p: _km(home, p.market.location), default=None)
+        # Redis measures on a sphere of another radius: the nearest place is the same.
+        nearest = min(places, key=lambda p: distance_km(home, p.market.location), default=None)
         return None if nearest is None else nearest.market.district
 
     return district
-
-
-def _km(a: Any, b: Any) -> float:
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_KM * math.asin(math.sqrt(h))
 
 
 def counters_in(url: str) -> Counts:
@@ -106,10 +98,11 @@ def counters_in(url: str) -> Counts:
 
 
 def hires_in(cfg: Settings, messages: list[Message]) -> list[tuple[str, str]]:
+    limits, now = store_of(cfg).limits, datetime.now(UTC)
     hires = []
     for message in messages:
         if message.topic == APPLICATIONS.name:
-            event = decode(APPLICATIONS, message.key, message.value, datetime.now(UTC), LIMITS)
+            event = decode(APPLICATIONS, message.key, message.value, now, limits)
             if isinstance(event, Event) and isinstance(event.data, HireConfirmed):
                 hires.append((event.data.job_id, event.data.seeker_id))
     return hires
