@@ -66,8 +66,14 @@ class Rebuilt:
     seconds: float
 
 
-def rebuild(cfg: Settings, start: Positions | None = None, progress: bool = True) -> Rebuilt:
-    """Wipes and rebuilds; start (default: each partition's beginning) is for tests.
+def rebuild(
+    cfg: Settings,
+    start: Positions | None = None,
+    progress: bool = True,
+    until: Positions | None = None,
+) -> Rebuilt:
+    """Wipes and rebuilds; start and until (default: each partition's beginning and end)
+    are for tests, whose topics other tests' workers and matchers write too.
 
     The figures' matched pairs come from gig.matches, which the matchers wrote."""
     with _admin(cfg) as admin:
@@ -80,7 +86,7 @@ def rebuild(cfg: Settings, start: Positions | None = None, progress: bool = True
         committed = admin.list_group_offsets(cfg.app_id).get(cfg.app_id, {})
     processed_once = {(tp.topic, tp.partition): o.offset for tp, o in committed.items()}
     first, end = _offsets(cfg)
-    start = {**first, **(start or {})}
+    start, end = {**first, **(start or {})}, {**end, **(until or {})}
     db = redis.Redis.from_url(cfg.redis_url)
     wipe(db)
     total = sum(end[where] - start[where] for where in end)

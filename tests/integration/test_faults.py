@@ -116,6 +116,7 @@ from tests.integration.conftest import (
     Worker,
     differences,
     free_port,
+    positions,
     processed,
     stop,
     wait_for,
@@ -679,7 +680,7 @@ def rebuilt(worker_env: dict[str, str], run: str, start: dict[TopicPartition, in
             "app_id": f"gigstream-faults-{run}-oracle",
         }
     )
-    rebuild(cfg, start={(tp.topic, tp.partition): o for tp, o in start.items()}, progress=False)
+    rebuild(cfg, start=positions(start), progress=False)
     return db
 
 
