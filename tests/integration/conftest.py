@@ -26,6 +26,7 @@ import pytest
 import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from ops import stack
 from ops.offsets import commit_group, input_end_offsets
@@ -210,28 +211,40 @@ class Worker:
 
     def metric(self, name: str, **labels: str) -> float:
         """One sample of the worker's /metrics (0 when not exported yet)."""
+        return self.scrape().value(name, **labels)
+
+    def scrape(self) -> "Scrape":
         text = urllib.request.urlopen(f"{self.url}/metrics", timeout=5).read().decode()
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and all(
-                    sample.labels.get(k) == v for k, v in labels.items()
-                ):
-                    return float(sample.value)
-        return 0.0
+        families = text_string_to_metric_families(text)
+        return Scrape([sample for family in families for sample in family.samples])
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """One reading of a process's /metrics: a poll that reads many samples scrapes once,
+    as every scrape takes the process's event loop a while."""
+
+    samples: list[Sample]
+
+    def value(self, name: str, **labels: str) -> float:
+        """One sample (0 when not exported yet)."""
+        return next(
+            (
+                float(s.value)
+                for s in self.samples
+                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+            ),
+            0.0,
+        )
 
 
 def processed(worker: Worker) -> float:
     """Messages that reached their first outcome, whatever it was (0 before it serves)."""
     try:
-        text = urllib.request.urlopen(f"{worker.url}/metrics", timeout=5).read().decode()
+        scrape = worker.scrape()
     except OSError:
         return 0.0
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == "gigstream_events_total"
-    )
+    return sum(sample.value for sample in scrape.samples if sample.name == "gigstream_events_total")
 
 
 def figures_settled(db: redis.Redis) -> bool:

@@ -67,10 +67,11 @@ BAD: dict[str, Callable[[str, random.Random], bytes]] = {
 
 
 def counts(worker: Worker) -> Counter[str]:
+    scrape = worker.scrape()
     return Counter(
         {
             outcome: sum(
-                worker.metric("gigstream_events_total", topic=topic.name, outcome=outcome)
+                scrape.value("gigstream_events_total", topic=topic.name, outcome=outcome)
                 for topic in INPUT_TOPICS
             )
             for outcome in OUTCOMES
