@@ -13,41 +13,21 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ops.kafka_auth import Principal, faust_credentials
 from ops.settings import settings
 from processors.outcome import Outcome
 from streams import circle_views, figure_metrics, figure_views, lag, match_views
+from streams.faust_app import INPUT_NAMES, batches, faust_app, input_topic, run
 from streams.match_worker import rules_of
 from streams.metrics import DEADLETTERS, EVENTS, INTERNAL_ERRORS, LATE_EVENTS
 from streams.pipeline import Pipeline
 from streams.rejections import Reason
 from streams.replay import store_of
-from topics.catalog import DEADLETTER, INPUT_TOPICS
+from topics.catalog import DEADLETTER
 from topics.fields import epoch_ms
 
 log = logging.getLogger(__name__)
 cfg = settings()
-# Faust keeps little here (no tables), but it creates only the last folder of the path.
-datadir = cfg.stack_dir.resolve() / "faust"
-datadir.mkdir(parents=True, exist_ok=True)
-
-app = faust.App(
-    cfg.app_id,
-    broker=f"kafka://{cfg.kafka_bootstrap}",
-    broker_credentials=faust_credentials(cfg, Principal.GIGSTREAM),
-    store="memory://",
-    datadir=str(datadir),
-    autodiscover=False,
-    # web_host only names the worker in its URLs; web_bind is where it listens.
-    web_host=cfg.web_host,
-    web_bind=cfg.web_host,
-    web_port=cfg.web_port,
-    topic_partitions=cfg.topic_partitions,
-    processing_guarantee="at_least_once",
-    producer_linger=cfg.producer_linger_s,
-    producer_max_batch_size=256 * 1024,
-    consumer_auto_offset_reset="earliest",
-)
+app = faust_app(cfg)
 
 store = store_of(cfg)
 deadletters = app.topic(DEADLETTER.name, key_serializer="raw", value_serializer="raw")
@@ -60,20 +40,14 @@ async def send_deadletter(key: bytes | None, value: bytes) -> Any:
 pipeline = Pipeline(store, send_deadletter)
 
 
-INPUT_NAMES = [topic.name for topic in INPUT_TOPICS]
-inputs = app.topic(
-    *INPUT_NAMES,
-    key_serializer="raw",
-    value_serializer="raw",
-    allow_empty=True,
-)
+inputs = input_topic(app)
 
 
 # One agent for all five input topics: larger batches, and no two agents of a
 # worker racing for the same job (gig.jobs and gig.applications both touch it).
 @app.agent(inputs, name="apply-inputs")
 async def apply_inputs(stream: faust.StreamT[bytes]) -> None:
-    async for events in stream.take_events(cfg.batch_max, within=cfg.batch_within_s):
+    async for events in batches(stream, cfg):
         await pipeline.process([event.message for event in events])
 
 
@@ -123,13 +97,5 @@ figure_views.register(app, store.redis)
 figure_metrics.register(app, store.redis, cfg.figures_interval_s)
 
 
-class Worker(faust.Worker):
-    """Faust's worker without its progress spinner, which sets the root logger to DEBUG to
-    spin on every record: every debug line of aiokafka was built, 8% of the worker's CPU."""
-
-    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
-        self.spinner = None
-
-
 def run_worker() -> None:
-    Worker(app, loglevel=cfg.log_level).execute_from_commandline()
+    run(app, cfg)
