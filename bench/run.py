@@ -3,6 +3,8 @@
 It publishes N events of the simulated city to the input topics, then in the
 same run measures
   - the raw limit: aiokafka consuming those N messages and orjson-decoding them;
+  - Faust alone: the worker's Faust app taking the same messages in its batches and
+    doing nothing with them (bench/bare_faust.py);
   - the pipeline: a real worker process applying the same N messages to an empty
     Redis (validation, state, indexes, dead letters);
   - the rebuild: `gigstream rebuild`'s replay of the same N messages into the
@@ -66,6 +68,8 @@ def main() -> None:
     start, end = publish(cfg, args.events, args.seed)
     raw = asyncio.run(raw_limit(cfg, start, end))
     print(f"raw limit: {raw['events_per_s']:,.0f} events/s")
+    bare = faust_limit(cfg, start, args.events)
+    print(f"Faust alone: {bare['events_per_s']:,.0f} events/s")
     group = f"gigstream-bench-{uuid.uuid4().hex[:8]}"
     pipeline = run_worker(cfg, group, start, args.events)
     print(f"pipeline: {pipeline['events_per_s']:,.0f} events/s")
@@ -85,8 +89,10 @@ def main() -> None:
         f" Python {platform.python_version()}",
         "events": args.events,
         "raw_limit": raw,
+        "faust_alone": bare,
         "pipeline": pipeline,
         "pipeline_to_raw_ratio": round(pipeline["events_per_s"] / raw["events_per_s"], 3),
+        "pipeline_to_faust_ratio": round(pipeline["events_per_s"] / bare["events_per_s"], 3),
         "rebuild": rebuilt,
         "circle_nearby_jobs": nearby,
         "circle_coverage": coverage,
@@ -142,6 +148,42 @@ async def raw_limit(cfg: Settings, start: Offsets, end: Offsets) -> dict[str, An
     finally:
         await consumer.stop()
     return {"events": total, "seconds": round(elapsed, 3), "events_per_s": round(total / elapsed)}
+
+
+def faust_limit(cfg: Settings, start: Offsets, count: int) -> dict[str, Any]:
+    """bench/bare_faust.py: the worker's Faust app and batches, doing nothing, on the same
+    messages: what Faust alone allows one process."""
+    group = f"gigstream-bench-bare-{uuid.uuid4().hex[:8]}"
+    commit_group(cfg.kafka_bootstrap, group, start)
+    result = ROOT / ".stack" / "bench-bare-faust.json"
+    result.unlink(missing_ok=True)
+    env = {
+        **os.environ,
+        "GIGSTREAM_APP_ID": group,
+        "GIGSTREAM_LOG_LEVEL": "warn",
+        "BENCH_BARE_EVENTS": str(count),
+        "BENCH_BARE_RESULT": str(result),
+    }
+    log = (ROOT / ".stack" / "bench-bare-faust.log").open("wb")
+    bare = subprocess.Popen(
+        [sys.executable, "-m", "bench.bare_faust", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        poll(result.exists, f"{count} events through the bare agent", deadline_s=1800)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=60)
+        log.close()
+    timed = orjson.loads(result.read_bytes())
+    return {
+        "events": timed["events"],
+        "seconds": round(timed["seconds"], 3),
+        "events_per_s": round(timed["events"] / timed["seconds"]),
+    }
 
 
 def run_worker(cfg: Settings, group: str, start: Offsets, count: int) -> dict[str, Any]:
@@ -312,9 +354,12 @@ def write_readme_table(results: dict[str, Any]) -> None:
         "|---|---|",
         f"| events (mixed city stream, 2% bad, 1% duplicate) | {results['events']:,} |",
         f"| raw limit: aiokafka consume + orjson decode | {raw['events_per_s']:,} events/s |",
+        "| Faust alone: the worker's app and batches, doing nothing |"
+        f" {results['faust_alone']['events_per_s']:,} events/s |",
         "| pipeline: one worker, validation + state + indexes + figures |"
         f" {pipe['events_per_s']:,} events/s |",
         f"| pipeline ÷ raw limit | {results['pipeline_to_raw_ratio']} |",
+        f"| pipeline ÷ Faust alone | {results['pipeline_to_faust_ratio']} |",
         "| batch processing time p50 / p99 (≤ 500 events a batch) |"
         f" {pipe['batch_seconds_p50']} s / {pipe['batch_seconds_p99']} s |",
         "| rebuild: the same events replayed into the wiped database |"
