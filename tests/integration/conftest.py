@@ -209,6 +209,15 @@ class Worker:
     def alive(self) -> bool:
         return self.process.poll() is None
 
+    def serving(self) -> bool:
+        """Whether its HTTP server answers yet; a process that died fails the test here."""
+        assert self.alive(), f"{self.log.stem} died"
+        try:
+            urllib.request.urlopen(f"{self.url}/metrics", timeout=5).close()
+        except OSError:
+            return False
+        return True
+
     def metric(self, name: str, **labels: str) -> float:
         """One sample of the worker's /metrics (0 when not exported yet)."""
         return self.scrape().value(name, **labels)
@@ -298,7 +307,9 @@ def worker(worker_env: dict[str, str], db: redis.Redis, tmp_path_factory: Any) -
     """A running worker process of its own consumer group."""
     start_group_at_end(worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"], worker_env["GIGSTREAM_APP_ID"])
     url = f"http://127.0.0.1:{worker_env['GIGSTREAM_WEB_PORT']}"
-    yield from start("worker", worker_env, tmp_path_factory.mktemp("worker"), url)
+    for running in start("worker", worker_env, tmp_path_factory.mktemp("worker"), url):
+        wait_for(running.serving, "the worker serving HTTP")
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ duplicates and out-of-order (older) updates.
 """
 
 import random
-import urllib.error
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -89,15 +88,6 @@ def caught_up(bootstrap: str, group: str) -> bool:
         consumer.close()
 
 
-def serving(worker: Worker) -> bool:
-    assert worker.alive(), "the worker died"
-    try:
-        worker.metric("gigstream_events_total")
-    except urllib.error.URLError:
-        return False
-    return True
-
-
 def dead_letters_so_far(bootstrap: str) -> int:
     return sum(end_offsets(bootstrap, [DEADLETTER.name]).values())
 
@@ -109,7 +99,7 @@ def test_a_hundred_thousand_hostile_messages_reconcile_exactly(
     run = uuid.uuid4().hex[:8]
     bootstrap, group = worker_env["GIGSTREAM_KAFKA_BOOTSTRAP"], worker_env["GIGSTREAM_APP_ID"]
     # Earlier tests' messages all counted first, so the difference is this test's.
-    wait_for(lambda: serving(worker) and caught_up(bootstrap, group), "the worker caught up")
+    wait_for(lambda: worker.serving() and caught_up(bootstrap, group), "the worker caught up")
     before, letters_before = counts(worker), dead_letters_so_far(bootstrap)
     # Large batches: a hundred thousand messages one request each would not all be
     # delivered within the producer's timeout on a busy machine.
