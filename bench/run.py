@@ -24,7 +24,8 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
@@ -158,26 +159,13 @@ def faust_limit(cfg: Settings, start: Offsets, count: int) -> dict[str, Any]:
     result = ROOT / ".stack" / "bench-bare-faust.json"
     result.unlink(missing_ok=True)
     env = {
-        **os.environ,
         "GIGSTREAM_APP_ID": group,
         "GIGSTREAM_LOG_LEVEL": "warn",
         "BENCH_BARE_EVENTS": str(count),
         "BENCH_BARE_RESULT": str(result),
     }
-    log = (ROOT / ".stack" / "bench-bare-faust.log").open("wb")
-    bare = subprocess.Popen(
-        [sys.executable, "-m", "bench.bare_faust", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with launched(["bench.bare_faust", "worker"], env, "bench-bare-faust.log"):
         poll(result.exists, f"{count} events through the bare agent", deadline_s=1800)
-    finally:
-        bare.terminate()
-        bare.wait(timeout=60)
-        log.close()
     timed = orjson.loads(result.read_bytes())
     return {
         "events": timed["events"],
@@ -194,21 +182,12 @@ def run_worker(cfg: Settings, group: str, start: Offsets, count: int) -> dict[st
     memory_before = int(db.info("memory")["used_memory"])
     port = 6199
     env = {
-        **os.environ,
         "GIGSTREAM_APP_ID": group,
         "GIGSTREAM_REDIS_URL": redis_url,
         "GIGSTREAM_WEB_PORT": str(port),
         "GIGSTREAM_LOG_LEVEL": "warn",
     }
-    log = (ROOT / ".stack" / "bench-worker.log").open("wb")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "ops.cli", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+    with launched(["ops.cli", "worker"], env, "bench-worker.log") as worker:
         url = f"http://127.0.0.1:{port}/metrics"
         poll(lambda: processed(url) > 0, "the first processed event")
         began = time.perf_counter()
@@ -224,10 +203,6 @@ def run_worker(cfg: Settings, group: str, start: Offsets, count: int) -> dict[st
         elapsed = time.perf_counter() - began
         rss = worker_rss_bytes(worker.pid)
         latency = batch_latency(url)
-    finally:
-        worker.terminate()
-        worker.wait(timeout=60)
-        log.close()
     entities = int(db.dbsize())
     memory = int(db.info("memory")["used_memory"]) - memory_before
     return {
@@ -255,6 +230,26 @@ def rebuild_speed(cfg: Settings, group: str, start: Offsets) -> dict[str, Any]:
         "seconds": round(done.seconds, 3),
         "events_per_s": round(done.events / done.seconds),
     }
+
+
+@contextmanager
+def launched(
+    args: list[str], env: dict[str, str], log_name: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`python -m *args` with env added, its output in .stack/log_name; stopped at the end."""
+    with (ROOT / ".stack" / log_name).open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
 
 
 def bench_redis_url(cfg: Settings) -> str:
