@@ -57,8 +57,14 @@ def pending(ref: Ref) -> str:
     return f"{PREFIX}:pending:{ref.kind}:{ref.id}"
 
 
-def pending_member(ref: Ref) -> str:
+def member(ref: Ref) -> str:
+    """An entity as a member of a set or sorted set ("kind:id"): the waiting and the due."""
     return f"{ref.kind}:{ref.id}"
+
+
+def ref_of(member: bytes) -> Ref:
+    kind, _, entity_id = member.decode().partition(":")
+    return Ref(kind, entity_id)
 
 
 def dispatch(job_id: str) -> str:

@@ -144,7 +144,7 @@ class Store:
         deadline, a seeker's active day turning 31 days old."""
         members = await self.redis.zrangebyscore(keys.DUE_FIGURES, "-inf", now_ms, 0, limit)
         if members:
-            await self.apply([], now_ms, [tallies.ref_of_due(member) for member in members])
+            await self.apply([], now_ms, [keys.ref_of(member) for member in members])
         return len(members)
 
     async def expired_pending(self, now_ms: int) -> list[tuple[Ref, dict[str, Origin]]]:
@@ -152,8 +152,7 @@ class Store:
         members = await self.redis.zrangebyscore(keys.DUE_PENDING, "-inf", now_ms)
         expired = []
         for member in members:
-            kind, _, entity_id = member.decode().partition(":")
-            ref = Ref(kind, entity_id)
+            ref = keys.ref_of(member)
             waiting = await self.redis.hgetall(keys.pending(ref))
             origins = {
                 event_id.decode(): msgspec.json.decode(blob, type=Origin)
@@ -167,7 +166,7 @@ class Store:
         """Drop dead-lettered waiting events; later arrivals keep waiting, afresh."""
         await self._forget_pending(
             keys=[keys.pending(ref), keys.DUE_PENDING],
-            args=[keys.pending_member(ref), now_ms + self.pending_ttl_ms, *event_ids],
+            args=[keys.member(ref), now_ms + self.pending_ttl_ms, *event_ids],
         )
 
     async def _attempt(
@@ -320,12 +319,12 @@ class Store:
         key = keys.pending(ref)
         plan.delete(key)
         if not waiting:
-            plan.zrem(keys.DUE_PENDING, keys.pending_member(ref))
+            plan.zrem(keys.DUE_PENDING, keys.member(ref))
             return
         blobs = {i.event.event_id: msgspec.json.encode(i.origin).decode() for i in waiting}
         plan.hset(key, {**blobs, VERSION: next_version(versions[key])})
         oldest = min(i.origin.received_ms for i in waiting)
-        plan.zadd(keys.DUE_PENDING, {keys.pending_member(ref): oldest + self.pending_ttl_ms})
+        plan.zadd(keys.DUE_PENDING, {keys.member(ref): oldest + self.pending_ttl_ms})
 
 
 @dataclass

@@ -106,15 +106,6 @@ def encode(history: History | None, at_ms: int) -> dict[str, str]:
     return {HISTORY: history_json, AT: str(at_ms)}
 
 
-def due_member(ref: Ref) -> str:
-    return f"{ref.kind}:{ref.id}"
-
-
-def ref_of_due(member: bytes) -> Ref:
-    kind, _, entity_id = member.decode().partition(":")
-    return Ref(kind, entity_id)
-
-
 class Districts(NamedTuple):
     """What the counted jobs' markets and seekers' homes say about their districts."""
 
@@ -163,9 +154,9 @@ def plan_tally(plan: Plan, ref: Ref, recount: Recount, history: Any, version: st
     if ref.kind == PAIR:
         plan.expire(key, PAIR_TTL_S)
     else:
-        due(plan, keys.DUE_FIGURES, due_member(ref), recount.due_ms, True)
+        due(plan, keys.DUE_FIGURES, keys.member(ref), recount.due_ms, True)
     if ref.kind == SEEKER:
-        plan.sadd(keys.COUNTED_SEEKERS, due_member(ref))
+        plan.sadd(keys.COUNTED_SEEKERS, keys.member(ref))
 
 
 def plan_follow(plan: Plan, job_id: str, before: str | None, after: str | None) -> None:

@@ -72,5 +72,5 @@ async def test_a_hire_whose_job_never_comes_is_dead_lettered_after_the_wait(
     assert (records[0]["partition"], records[0]["offset"]) == (3, 42)
     assert records[0]["raw"].encode() == raw
     assert not await pipeline.store.redis.exists(keys.pending(Ref(JOB, job)))
-    member = keys.pending_member(Ref(JOB, job))
+    member = keys.member(Ref(JOB, job))
     assert await pipeline.store.redis.zscore(keys.DUE_PENDING, member) is None
