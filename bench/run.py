@@ -40,7 +40,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bench import circle, matching
 from ops import stack
-from ops.offsets import Offsets, commit_group, end_offsets, input_end_offsets
+from ops.offsets import Offsets, commit_group, end_offsets, input_end_offsets, positions
 from ops.rebuild import rebuild
 from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed
@@ -223,8 +223,7 @@ def rebuild_speed(cfg: Settings, group: str, start: Offsets) -> dict[str, Any]:
     bench_cfg = cfg.model_copy(update={"redis_url": bench_redis_url(cfg), "app_id": group})
     # gig.matches from where it ends now: no matcher ran beside the pipeline's worker.
     matches = end_offsets(cfg.kafka_bootstrap, [MATCHES.name])
-    positions = {(tp.topic, tp.partition): offset for tp, offset in {**start, **matches}.items()}
-    done = rebuild(bench_cfg, start=positions, progress=False)
+    done = rebuild(bench_cfg, start=positions({**start, **matches}), progress=False)
     return {
         "events": done.events,
         "seconds": round(done.seconds, 3),

@@ -12,6 +12,11 @@ from topics.catalog import INPUT_TOPICS, MATCHES
 Offsets = dict[TopicPartition, int]
 
 
+def positions(offsets: Offsets) -> dict[tuple[str, int], int]:
+    """Offsets by (topic, partition), as the rebuild's replay takes them."""
+    return {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
+
+
 def input_end_offsets(bootstrap: str) -> Offsets:
     return end_offsets(bootstrap, [topic.name for topic in INPUT_TOPICS])
 

@@ -25,7 +25,7 @@ from kafka.structs import OffsetAndMetadata
 from tqdm import tqdm
 
 from ops.kafka_auth import Principal, client_options
-from ops.offsets import REPLAYED, partitions_of
+from ops.offsets import REPLAYED, partitions_of, positions
 from ops.settings import Settings
 from processors.ledger import KINDS
 from streams import keys
@@ -159,10 +159,7 @@ def _offsets(cfg: Settings) -> tuple[dict[tuple[str, int], int], dict[tuple[str,
         end = consumer.end_offsets(partitions)
     finally:
         consumer.close()
-    return (
-        {(tp.topic, tp.partition): o for tp, o in first.items()},
-        {(tp.topic, tp.partition): o for tp, o in end.items()},
-    )
+    return positions(first), positions(end)
 
 
 def _commit(cfg: Settings, end: Positions) -> None:

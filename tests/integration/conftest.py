@@ -262,11 +262,6 @@ def figures_settled(db: redis.Redis) -> bool:
     return db.zcount(keys.DUE_FIGURES, "-inf", time.time() * 1000) == 0
 
 
-def positions(offsets: dict[TopicPartition, int]) -> dict[tuple[str, int], int]:
-    """Offsets as `gigstream rebuild` takes them, by (topic, partition)."""
-    return {(tp.topic, tp.partition): offset for tp, offset in offsets.items()}
-
-
 def differences(got: dict[bytes, Any], wanted: dict[bytes, Any]) -> list[str]:
     """The keys where two states differ, a few of them with both sides, for a failure message."""
     keys = sorted(k for k in got.keys() | wanted.keys() if got.get(k) != wanted.get(k))

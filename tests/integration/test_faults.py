@@ -91,7 +91,13 @@ from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
 from prometheus_client.parser import text_string_to_metric_families
 
-from ops.offsets import commit_group, end_offsets, input_end_offsets, replayed_end_offsets
+from ops.offsets import (
+    commit_group,
+    end_offsets,
+    input_end_offsets,
+    positions,
+    replayed_end_offsets,
+)
 from ops.rebuild import PENDING, derived_state, rebuild
 from ops.settings import Settings, redis_database
 from processors.ledger import (
@@ -116,7 +122,6 @@ from tests.integration.conftest import (
     Worker,
     differences,
     free_port,
-    positions,
     processed,
     stop,
     wait_for,

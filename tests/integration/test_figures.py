@@ -23,7 +23,7 @@ import redis
 from kafka import KafkaProducer
 from redis.asyncio import Redis
 
-from ops.offsets import end_offsets, replayed_end_offsets
+from ops.offsets import end_offsets, positions, replayed_end_offsets
 from ops.rebuild import derived_state, rebuild
 from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed, Message
@@ -42,7 +42,6 @@ from tests.integration.conftest import (
     differences,
     figures_settled,
     free_port,
-    positions,
     processed,
     start,
     start_group_at_end,

@@ -25,7 +25,7 @@ import pytest
 import redis
 from kafka import KafkaAdminClient, KafkaProducer
 
-from ops.offsets import replayed_end_offsets
+from ops.offsets import positions, replayed_end_offsets
 from ops.rebuild import RebuildError, derived_state, rebuild
 from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed, Message
@@ -35,7 +35,6 @@ from tests.integration.conftest import (
     differences,
     figures_settled,
     free_port,
-    positions,
     processed,
     start,
     start_group_at_end,
