@@ -222,8 +222,8 @@ class Worker:
         """One sample of the worker's /metrics (0 when not exported yet)."""
         return self.scrape().value(name, **labels)
 
-    def scrape(self) -> "Scrape":
-        text = urllib.request.urlopen(f"{self.url}/metrics", timeout=5).read().decode()
+    def scrape(self, timeout_s: float = 5) -> "Scrape":
+        text = urllib.request.urlopen(f"{self.url}/metrics", timeout=timeout_s).read().decode()
         families = text_string_to_metric_families(text)
         return Scrape([sample for family in families for sample in family.samples])
 

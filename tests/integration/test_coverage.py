@@ -28,7 +28,6 @@ import orjson
 import pytest
 import redis
 from kafka import KafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from processors.circle import (
@@ -358,12 +357,10 @@ def test_the_coverage_gauges_are_exported(town: Town, circle: Worker) -> None:
 
 def by_rank(circle: Worker) -> dict[str, dict[str, float]]:
     """The gap gauges of one scrape: gauge name -> rank -> value."""
-    text = urllib.request.urlopen(f"{circle.url}/metrics", timeout=10).read().decode()
     found: dict[str, dict[str, float]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name.startswith("gigstream_circle_gap_"):
-                found.setdefault(sample.name, {})[sample.labels["rank"]] = sample.value
+    for sample in circle.scrape(timeout_s=10).samples:
+        if sample.name.startswith("gigstream_circle_gap_"):
+            found.setdefault(sample.name, {})[sample.labels["rank"]] = sample.value
     return found
 
 

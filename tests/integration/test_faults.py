@@ -71,7 +71,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -89,7 +88,6 @@ from aiohttp import web
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.partitioner.default import murmur2
-from prometheus_client.parser import text_string_to_metric_families
 
 from ops.offsets import (
     commit_group,
@@ -743,15 +741,13 @@ def outcome_counts(worker: Worker) -> Counter[tuple[str, str]]:
     """Each input message's final outcome by topic, from a worker's metrics: a waiting
     message counts as what it became once its referent came. The worker that read the
     referent counts that, so one worker's count of waiting messages can be negative."""
-    body = urllib.request.urlopen(f"{worker.url}/metrics", timeout=5).read().decode()
     first: Counter[tuple[str, str]] = Counter()
     late: Counter[tuple[str, str]] = Counter()
-    for family in text_string_to_metric_families(body):
-        for sample in family.samples:
-            if sample.name == "gigstream_events_total":
-                first[(sample.labels["topic"], sample.labels["outcome"])] += int(sample.value)
-            elif sample.name == "gigstream_pending_resolved_total":
-                late[(sample.labels["topic"], sample.labels["outcome"])] += int(sample.value)
+    for sample in worker.scrape().samples:
+        if sample.name == "gigstream_events_total":
+            first[(sample.labels["topic"], sample.labels["outcome"])] += int(sample.value)
+        elif sample.name == "gigstream_pending_resolved_total":
+            late[(sample.labels["topic"], sample.labels["outcome"])] += int(sample.value)
     final = Counter(first)
     final.update(late)
     for (topic, _), n in late.items():
