@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from processors.figures.activity import Session, checkins_by_hour, sessions
 from processors.figures.counts import Counts, Key
 from processors.figures.fill import conversion, fill_rows
-from processors.figures.groups import CITY, DISTRICT, MARKET, OCCUPATION
+from processors.figures.groups import CITY, DISTRICT, MARKET, OCCUPATION, SESSION
 from processors.figures.positions import positions_per_seeker
 from processors.figures.sketch import LEVELS
 from processors.figures.windows import (
@@ -39,7 +39,7 @@ from processors.figures.windows import (
 )
 from streams import metrics
 from streams.figure_counters import read_counts
-from streams.figure_reads import current_window, split, wages
+from streams.figure_reads import current_window, wages
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,9 @@ async def refresh(redis: Redis, now_ms: int, recency: SessionRecency = _RECENCY)
 
 
 def _samples_of(counts: Counts, now_ms: int, recency: SessionRecency) -> Samples:
-    live_sessions = recency.recent(sessions(counts), now_ms)
+    # One pass for the sessions' counters: sessions() scans what it is given per figure.
+    of_sessions = {key: n for key, n in counts.items() if key.by == SESSION}
+    live_sessions = recency.recent(sessions(of_sessions), now_ms)
     return samples(lumped(counts, MAX_GROUPS), now_ms, live_sessions)
 
 
@@ -162,7 +164,7 @@ def lumped(counts: Counts, max_groups: int) -> Counts:
     result: Counts = {}
     for key, n in counts.items():
         if key.by in LUMPED and (key.by, key.group) not in kept:
-            key = key._replace(group=OTHER)
+            key = Key(key.figure, key.by, OTHER, key.window, key.bucket)  # not _replace: slow
         result[key] = result.get(key, 0) + n
     return result
 
@@ -174,8 +176,8 @@ def samples(counts: Counts, now_ms: int, live_sessions: list[Session]) -> Sample
     found: Samples = defaultdict(dict)
     _city_at_zero(found)
     parts: dict[tuple[str, str], dict[Window, Counts]] = defaultdict(dict)
-    for (by, group, window), part in split(counts, _group_and_window).items():
-        parts[by, group][window] = part
+    for key, n in counts.items():
+        parts[key.by, key.group].setdefault(key.window, {})[key] = n
     for (by, group), windows in sorted(parts.items()):
         if by not in GROUPINGS:
             continue
@@ -191,10 +193,6 @@ def samples(counts: Counts, now_ms: int, live_sessions: list[Session]) -> Sample
         found[metrics.SESSION_APPLICATIONS][session.session,] = session.applications
         found[metrics.SESSION_HIRES][session.session,] = session.hires
     return found
-
-
-def _group_and_window(key: Key) -> tuple[str, str, Window]:
-    return key.by, key.group, key.window
 
 
 def export(found: Samples) -> None:

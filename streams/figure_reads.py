@@ -1,12 +1,11 @@
 """The figures as the exporter and the HTTP API read them: the windows asked for, the wage row."""
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 from processors.figures import sketch, wage_levels
-from processors.figures.counts import Counts, Key
+from processors.figures.counts import Key
 from processors.figures.groups import CITY, OCCUPATION
 from processors.figures.windows import (
     BEIJING_OFFSET_MS,
@@ -56,12 +55,3 @@ def wages(counts: Mapping[Key, int], occupation: str | None, now_ms: int) -> Wag
         if key.window in recent and key.bucket is not None:
             merged[key.bucket] = merged.get(key.bucket, 0) + n
     return Wages(occupation, sum(merged.values()), sketch.levels(merged))
-
-
-def split(counts: Mapping[Key, int], part: Callable[[Key], Hashable]) -> dict[Any, Counts]:
-    """The counts in parts by part(key): the readers scan all they are given for each group,
-    so a city's counters are read part by part."""
-    parts: dict[Any, Counts] = {}
-    for key, n in counts.items():
-        parts.setdefault(part(key), {})[key] = n
-    return parts
