@@ -29,6 +29,7 @@ from processors.figures.windows import (
     previous_window,
 )
 from streams.figure_counters import read_counts
+from streams.figure_reads import current_window
 
 PERIODS = (WEEK, MONTH)
 CITY_WIDE = "全市 city-wide"
@@ -44,7 +45,7 @@ def chosen_window(period: str, at: str | None, now_ms: int) -> Window:
     if period not in PERIODS:
         raise ReportError(f"--period is week or month, not {period!r}")
     if at is None:
-        return previous_window(period_window(period, day_of(now_ms)))
+        return previous_window(current_window(period, now_ms))
     try:
         day = day_of_date(date.fromisoformat(at))
     except ValueError:

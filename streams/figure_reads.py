@@ -2,13 +2,12 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from processors.figures import sketch, wage_levels
 from processors.figures.counts import Key
 from processors.figures.groups import CITY, OCCUPATION
 from processors.figures.windows import (
-    BEIJING_OFFSET_MS,
     LIVE,
     NOW,
     PERIODS,
@@ -17,9 +16,9 @@ from processors.figures.windows import (
     period_window,
     recent_days,
 )
+from processors.matching import CHINA
 
 WINDOWS = (NOW, *PERIODS)  # what a figure can be asked for: now, day, week, month
-_BEIJING = timezone(timedelta(milliseconds=BEIJING_OFFSET_MS))
 
 
 def current_window(name: str, now_ms: int) -> Window:
@@ -31,7 +30,7 @@ def window_start(window: Window) -> str | None:
     """A day's or week's first instant in Beijing time (RFC 3339); None for the live now."""
     if window == LIVE:
         return None
-    return datetime.fromtimestamp(window.start_ms / 1000, _BEIJING).isoformat()
+    return datetime.fromtimestamp(window.start_ms / 1000, CHINA).isoformat()
 
 
 @dataclass(frozen=True)
