@@ -6,7 +6,6 @@ from datetime import datetime
 
 from processors.figures import sketch, wage_levels
 from processors.figures.counts import Key
-from processors.figures.groups import CITY, OCCUPATION
 from processors.figures.windows import (
     LIVE,
     NOW,
@@ -43,14 +42,6 @@ class Wages:
 
 
 def wages(counts: Mapping[Key, int], occupation: str | None, now_ms: int) -> Wages:
-    """The row from the 30 daily sketches merged (wage_levels.wage_levels' reading), in one
-    pass over the counts: a city has thousands of them."""
-    recent = set(recent_days(now_ms))
-    by, group = (CITY, "") if occupation is None else (OCCUPATION, occupation)
-    merged: dict[int, int] = {}
-    for key, n in counts.items():
-        if (key.figure, key.by, key.group) != (wage_levels.DAILY_WAGE, by, group):
-            continue
-        if key.window in recent and key.bucket is not None:
-            merged[key.bucket] = merged.get(key.bucket, 0) + n
+    """The row from the 30 daily sketches merged."""
+    merged = wage_levels.wage_sketch(counts, occupation, recent_days(now_ms))
     return Wages(occupation, sum(merged.values()), sketch.levels(merged))

@@ -11,7 +11,7 @@ sketches adds their counts.
 from collections.abc import Mapping
 
 from processors.figures import sketch
-from processors.figures.counts import Counts, Key, Terms, buckets, expand, term
+from processors.figures.counts import Counts, Key, Terms, expand, term
 from processors.figures.groups import CITY, CITY_WIDE, OCCUPATION
 from processors.figures.history import JobHistory
 from processors.figures.windows import Window, day_of, periods_of
@@ -38,5 +38,20 @@ def wage_levels(
     counts: Mapping[Key, int], occupation: str | None, windows: list[Window]
 ) -> sketch.Levels | None:
     """The levels over the windows (recent_days() for the last 30 days); city-wide for None."""
+    return sketch.levels(wage_sketch(counts, occupation, windows))
+
+
+def wage_sketch(
+    counts: Mapping[Key, int], occupation: str | None, windows: list[Window]
+) -> dict[int, int]:
+    """The windows' daily-wage sketches merged, in one pass over the counts (a city has
+    thousands of them; the last 30 days are 30 windows)."""
     by, group = (CITY, "") if occupation is None else (OCCUPATION, occupation)
-    return sketch.levels(sketch.merged(buckets(counts, DAILY_WAGE, by, group, w) for w in windows))
+    wanted = set(windows)
+    of_window: dict[Window, dict[int, int]] = {}
+    for key, n in counts.items():
+        if key.figure != DAILY_WAGE or (key.by, key.group) != (by, group):
+            continue
+        if key.window in wanted and key.bucket is not None:
+            of_window.setdefault(key.window, {})[key.bucket] = n
+    return sketch.merged(of_window.values())
