@@ -42,12 +42,12 @@ def key_of(window: Window, field: bytes | str) -> Key:
     return Key(figure, by, group, window, bucket[0] if bucket else None)
 
 
-def increments(counts: Counts) -> dict[str, dict[str, int]]:
-    """The HINCRBYs that add counts: hash -> field -> n."""
-    by_hash: dict[str, dict[str, int]] = {}
+def increments(counts: Counts) -> dict[Window, dict[str, int]]:
+    """The HINCRBYs that add counts: window (its hash is counters_key) -> field -> n."""
+    by_window: dict[Window, dict[str, int]] = {}
     for key, n in counts.items():
-        by_hash.setdefault(counters_key(key.window), {})[field_of(key)] = n
-    return by_hash
+        by_window.setdefault(key.window, {})[field_of(key)] = n
+    return by_window
 
 
 def expires(window: Window) -> bool:

@@ -31,7 +31,7 @@ from processors.jobs import JobState
 from processors.ledger import JOB, SEEKER, Ref, refs_of
 from processors.seekers import SeekerState
 from streams import keys
-from streams.figure_counters import HOUR_TTL_S, expires, increments, window_of
+from streams.figure_counters import HOUR_TTL_S, counters_key, expires, increments
 from streams.indexes import due
 from streams.metrics import CONFLICTS
 from streams.plan import MAX_ATTEMPTS, READ, VERSION, WRITE, Plan, next_version, pairs
@@ -169,10 +169,11 @@ def plan_follow(plan: Plan, job_id: str, before: str | None, after: str | None) 
 
 def plan_counts(plan: Plan, counts: Counts) -> None:
     """The counters' HINCRBYs (and the expiry of hour windows)."""
-    for counters, fields in increments(counts).items():
+    for window, fields in increments(counts).items():
+        counters = counters_key(window)
         for field_name, n in fields.items():
             plan.hincrby(counters, field_name, n)
-        if expires(window_of(counters)):
+        if expires(window):
             plan.expire(counters, HOUR_TTL_S)
 
 

@@ -28,7 +28,7 @@ from processors.figures.positions import Ratio, positions_per_seeker
 from processors.figures.sketch import Levels
 from processors.figures.wage_levels import wage_levels
 from processors.figures.windows import MONTH, WEEK, Window, day_of_date, period_window
-from streams.figure_counters import increments
+from streams.figure_counters import counters_key, increments
 from tests.integration.conftest import ROOT
 from tests.processors.figures.wiring import Figures
 from topics.catalog import BY_NAME
@@ -72,9 +72,9 @@ def counters(live_stack: Settings) -> Iterator[tuple[Counts, str]]:
     db = redis.Redis.from_url(url)
     db.flushdb()
     with db.pipeline(transaction=False) as pipe:
-        for name, fields in increments(counts).items():
+        for window, fields in increments(counts).items():
             for field, n in fields.items():
-                pipe.hincrby(name, field, n)
+                pipe.hincrby(counters_key(window), field, n)
         pipe.execute()
     yield counts, url
     db.flushdb()

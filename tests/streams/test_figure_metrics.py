@@ -17,7 +17,7 @@ from processors.figures.positions import OPEN_POSITIONS, positions_per_seeker
 from processors.figures.sketch import LEVELS
 from processors.figures.wage_levels import wage_levels
 from processors.figures.windows import DAY, DAY_MS, LIVE, NOW, WEEK, recent_days
-from streams.figure_counters import increments
+from streams.figure_counters import counters_key, increments
 from streams.figure_metrics import (
     MAX_SESSIONS,
     OTHER,
@@ -38,9 +38,9 @@ NOW_MS = ms(80)  # 17:20 Beijing: the current hour began at minute 60
 async def write(redis: Redis, counts: Counts) -> None:
     """Adds the counts as the worker does: HINCRBY on each window's hash."""
     async with redis.pipeline(transaction=True) as pipe:
-        for name, fields in increments(counts).items():
+        for window, fields in increments(counts).items():
             for field, n in fields.items():
-                pipe.hincrby(name, field, n)
+                pipe.hincrby(counters_key(window), field, n)
         await pipe.execute()
 
 
