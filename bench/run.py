@@ -148,7 +148,7 @@ async def raw_limit(cfg: Settings, start: Offsets, end: Offsets) -> dict[str, An
         elapsed = time.perf_counter() - began
     finally:
         await consumer.stop()
-    return {"events": total, "seconds": round(elapsed, 3), "events_per_s": round(total / elapsed)}
+    return rate(total, elapsed)
 
 
 def faust_limit(cfg: Settings, start: Offsets, count: int) -> dict[str, Any]:
@@ -167,11 +167,7 @@ def faust_limit(cfg: Settings, start: Offsets, count: int) -> dict[str, Any]:
     with launched(["bench.bare_faust", "worker"], env, "bench-bare-faust.log"):
         poll(result.exists, f"{count} events through the bare agent", deadline_s=1800)
     timed = orjson.loads(result.read_bytes())
-    return {
-        "events": timed["events"],
-        "seconds": round(timed["seconds"], 3),
-        "events_per_s": round(timed["events"] / timed["seconds"]),
-    }
+    return rate(timed["events"], timed["seconds"])
 
 
 def run_worker(cfg: Settings, group: str, start: Offsets, count: int) -> dict[str, Any]:
@@ -206,9 +202,7 @@ def run_worker(cfg: Settings, group: str, start: Offsets, count: int) -> dict[st
     entities = int(db.dbsize())
     memory = int(db.info("memory")["used_memory"]) - memory_before
     return {
-        "events": count,
-        "seconds": round(elapsed, 3),
-        "events_per_s": round(count / elapsed),
+        **rate(count, elapsed),
         "batch_seconds_p50": latency[0],
         "batch_seconds_p99": latency[1],
         "worker_rss_mib": round(rss / 2**20, 1),
@@ -224,11 +218,7 @@ def rebuild_speed(cfg: Settings, group: str, start: Offsets) -> dict[str, Any]:
     # gig.matches from where it ends now: no matcher ran beside the pipeline's worker.
     matches = end_offsets(cfg.kafka_bootstrap, [MATCHES.name])
     done = rebuild(bench_cfg, start=positions({**start, **matches}), progress=False)
-    return {
-        "events": done.events,
-        "seconds": round(done.seconds, 3),
-        "events_per_s": round(done.events / done.seconds),
-    }
+    return rate(done.events, done.seconds)
 
 
 @contextmanager
@@ -249,6 +239,10 @@ def launched(
         finally:
             process.terminate()
             process.wait(timeout=60)
+
+
+def rate(events: int, seconds: float) -> dict[str, Any]:
+    return {"events": events, "seconds": round(seconds, 3), "events_per_s": round(events / seconds)}
 
 
 def bench_redis_url(cfg: Settings) -> str:
