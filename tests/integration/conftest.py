@@ -256,10 +256,17 @@ def processed(worker: Worker) -> float:
     return sum(sample.value for sample in scrape.samples if sample.name == "gigstream_events_total")
 
 
-def figures_settled(db: redis.Redis) -> bool:
-    """Whether the worker's sweep has counted again everything due by now (a place that
-    changed makes every seeker due: their nearest place may be another)."""
-    return db.zcount(keys.DUE_FIGURES, "-inf", time.time() * 1000) == 0
+def wait_counted(
+    worker: Worker, db: redis.Redis, count: int, deadline_s: float = DEADLINE_S
+) -> None:
+    """Waits until the worker processed count messages and its sweep counted again every
+    figure due by now (a place that changed makes every seeker due: their nearest place
+    may be another), so that its state in db can be compared with a rebuild's."""
+    wait_for(lambda: processed(worker) >= count, f"{count:,} messages applied", deadline_s)
+    wait_for(
+        lambda: db.zcount(keys.DUE_FIGURES, "-inf", time.time() * 1000) == 0,
+        "the figures counted again",
+    )
 
 
 def differences(got: dict[bytes, Any], wanted: dict[bytes, Any]) -> list[str]:

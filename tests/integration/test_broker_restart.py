@@ -32,6 +32,7 @@ from tests.integration.conftest import (
     processed,
     stack_of_its_own,
     start,
+    wait_counted,
     wait_for,
 )
 from topics.catalog import BY_NAME, DEADLETTER
@@ -132,9 +133,7 @@ def test_after_a_broker_restart_mid_stream_the_state_is_what_the_topics_say(
         stack.up(cfg)
         send(producer, third)
         producer.flush(timeout=RESTART_S * 3)
-        wait_for(
-            lambda: processed(running) >= EVENTS, "the whole city applied", deadline_s=RESTART_S
-        )
+        wait_counted(running, live, EVENTS, deadline_s=RESTART_S)
         assert running.alive()
     finally:
         producer.close()

@@ -40,12 +40,10 @@ from streams.tallies import count_matches
 from tests.integration.conftest import (
     Worker,
     differences,
-    figures_settled,
     free_port,
-    processed,
     start,
     start_group_at_end,
-    wait_for,
+    wait_counted,
 )
 from tests.processors.figures.oracle import recomputed
 from topics.applications import HireConfirmed
@@ -53,6 +51,8 @@ from topics.catalog import APPLICATIONS, BY_NAME, MATCHES
 from topics.envelope import Event, decode
 from topics.fields import epoch_ms
 from topics.outputs import MatchFound, encode_match, matched_pair
+
+pytestmark = pytest.mark.integration
 
 EVENTS = 2500
 SEED = 20261127
@@ -168,8 +168,7 @@ def city(live_stack: Settings, producer: KafkaProducer, tmp_path_factory: Any) -
         for message in messages:
             producer.send(message.topic, key=message.key, value=message.value)
         producer.flush()
-        wait_for(lambda: processed(worker) >= EVENTS, "the city applied")
-        wait_for(lambda: figures_settled(db), "the figures counted again")
+        wait_counted(worker, db, EVENTS)
         matches = [(job, seeker, matched_ms) for job, seeker in pairs]
         yield City(url, cfg, messages, matches, began, matched, running)
     finally:

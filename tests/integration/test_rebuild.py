@@ -33,11 +33,11 @@ from tests.integration.conftest import (
     ROOT,
     DeadLetters,
     differences,
-    figures_settled,
     free_port,
     processed,
     start,
     start_group_at_end,
+    wait_counted,
     wait_for,
 )
 from topics.catalog import MATCHES
@@ -100,11 +100,8 @@ def city(
             wait_for(lambda w=worker: processed(w) >= half, "the first half applied")
         redis.Redis.from_url(flushed["GIGSTREAM_REDIS_URL"]).flushdb()
         publish(producer, messages[half:])
-        for worker in running:
-            wait_for(lambda w=worker: processed(w) >= EVENTS, "the whole city applied")
-        for env in (undisturbed, flushed):
-            db = redis.Redis.from_url(env["GIGSTREAM_REDIS_URL"])
-            wait_for(lambda db=db: figures_settled(db), "the figures counted again")
+        for worker, env in zip(running, (undisturbed, flushed), strict=True):
+            wait_counted(worker, redis.Redis.from_url(env["GIGSTREAM_REDIS_URL"]), EVENTS)
     finally:
         for worker in workers:
             next(worker, None)  # stops it
