@@ -166,10 +166,11 @@ def markdown(table: Report) -> str:
 
 def read_counts_of(redis_url: str, window: Window) -> Counts:
     """The counters of the period and of the one before, from Redis."""
-    return asyncio.run(_read(redis_url, [window, previous_window(window)]))
+    return asyncio.run(read_windows(redis_url, [window, previous_window(window)]))
 
 
-async def _read(redis_url: str, windows: list[Window]) -> Counts:
+async def read_windows(redis_url: str, windows: list[Window]) -> Counts:
+    """The windows' counters, with a client of its own that it closes."""
     redis = Redis.from_url(redis_url)
     try:
         return await read_counts(redis, windows)

@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 
 from ops.offsets import end_offsets, positions, replayed_end_offsets
 from ops.rebuild import derived_state, rebuild
+from ops.report import read_windows
 from ops.settings import Settings, redis_database
 from ops.simulator.feed import Feed, Message
 from processors.figures.counts import Counts
@@ -34,7 +35,7 @@ from processors.markets import is_active
 from processors.outcome import Outcome
 from processors.seekers import SeekerState
 from processors.travel import distance_km
-from streams.figure_counters import read_counts, window_of
+from streams.figure_counters import window_of
 from streams.replay import store_of
 from streams.tallies import count_matches
 from tests.integration.conftest import (
@@ -94,7 +95,7 @@ def nearest_place_district(states: dict[Ref, Any]) -> Any:
 def counters_in(url: str) -> Counts:
     db = redis.Redis.from_url(url)
     windows = [window_of(key.decode()) for key in db.scan_iter(match="gs:fig:n:*")]
-    return asyncio.run(read_counts(Redis.from_url(url), windows))
+    return asyncio.run(read_windows(url, windows))
 
 
 def hires_in(cfg: Settings, messages: list[Message]) -> list[tuple[str, str]]:
